@@ -1,0 +1,106 @@
+// The immutable policy snapshot and its decide() function.
+// Contract: a Policy never changes after construction; decide() is const, allocation-free,
+// thread-safe, and its cost does not grow with the number of rules (see NameMatcher).
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/name_matcher.hpp"
+#include "policy/reason.hpp"
+
+namespace fqdngate::policy {
+
+// Where a rule came from: the YAML node that produced it.
+struct SourceRef {
+  std::string file;  // path as given, or "<default>" for the embedded policy
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;
+  std::string str() const;  // "file:line"
+};
+
+enum class RuleAction { allow, deny };
+enum class TlsMode { required, optional };  // optional: plain bytes after CONNECT are allowed
+
+struct Rule {
+  RuleAction action = RuleAction::allow;
+  std::string pattern;                // normalized name, "*.suffix", or an IP literal
+  std::vector<std::uint16_t> ports;   // allow: never empty; deny: empty means every port
+  bool allow_private = false;         // may reach non-global addresses
+  TlsMode tls = TlsMode::required;
+  std::string origin;                 // "allow", "deny", "prefect.cloud", "preset:pypi", ...
+  SourceRef where;
+  // One line for humans and the audit log, e.g. "allow *.s3.amazonaws.com:443 (preset:s3)".
+  std::string describe() const;
+};
+
+enum class Verdict { allow, deny };
+
+struct Decision {
+  Verdict verdict = Verdict::deny;
+  Reason reason = Reason::not_allowlisted;
+  const Rule* rule = nullptr;  // the rule that decided; nullptr for the default deny
+};
+
+struct Limits {
+  std::chrono::milliseconds header_timeout{10'000};  // whole request head, not reset per byte
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds dns_timeout{5'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds client_hello_timeout{10'000};
+  std::size_t max_client_hello_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{300'000};  // well above websockets' 20 s pings
+};
+
+struct DnsSettings {
+  std::vector<std::string> servers;  // "ip:port" / "ip" / "[v6]:port"; empty = resolv.conf
+  // Static name -> addresses, consulted before DNS; names normalized.
+  std::unordered_map<std::string, std::vector<boost::asio::ip::address>> hosts;
+};
+
+struct Settings {
+  std::vector<std::string> listen{"127.0.0.1:3128"};
+  unsigned threads = 0;  // 0 = one per core
+  DnsSettings dns;
+  std::string audit_path = "-";  // "-" = stdout
+  Limits limits;
+  std::vector<std::string> presets;  // enabled preset names, in file order
+};
+
+struct DecisionInput {
+  std::string_view host;  // normalized host name or IP literal (IPv6 without brackets)
+  std::uint16_t port = 443;
+  std::optional<boost::asio::ip::address> client;  // seam for per-client rules (not used yet)
+};
+
+class Policy {
+ public:
+  // `version` identifies the snapshot in audit lines (a hash of the source text).
+  Policy(std::vector<Rule> rules, Settings settings, std::string source, std::string version);
+
+  // Deny rules win over allow rules; among allow rules the most specific match that also
+  // allows the port decides (exact name, then the longest wildcard suffix).
+  Decision decide(const DecisionInput& in) const noexcept;
+
+  const std::vector<Rule>& rules() const noexcept { return rules_; }
+  const Settings& settings() const noexcept { return settings_; }
+  const std::string& source() const noexcept { return source_; }
+  const std::string& version() const noexcept { return version_; }
+
+ private:
+  std::vector<Rule> rules_;
+  Settings settings_;
+  std::string source_;
+  std::string version_;
+  NameMatcher allow_names_;  // values index rules_
+  NameMatcher deny_names_;
+};
+
+}  // namespace fqdngate::policy

@@ -1,0 +1,105 @@
+#include "proxy/audit_writer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "proxy/audit_record.hpp"
+
+namespace fqdngate {
+
+AuditWriter::AuditWriter(const std::string& path, std::size_t max_queued_lines)
+    : max_queued_(max_queued_lines) {
+  if (path == "-") {
+    fd_ = STDOUT_FILENO;
+  } else {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd_ < 0) {
+      throw std::runtime_error("cannot open audit log " + path + ": " + std::strerror(errno));
+    }
+    owns_fd_ = true;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+AuditWriter::~AuditWriter() {
+  stop();
+  if (owns_fd_) ::close(fd_);
+}
+
+void AuditWriter::write(std::string line) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= max_queued_) {
+      ++dropped_;
+      return;
+    }
+    queue_.push_back(std::move(line));
+  }
+  wake_.notify_one();
+}
+
+void AuditWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      if (thread_.joinable()) thread_.join();
+      return;
+    }
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AuditWriter::write_all(const std::string& data) {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Nowhere left to report to but stderr; the proxy keeps running.
+      std::fprintf(stderr, "fqdngate: audit write failed: %s\n", std::strerror(errno));
+      return;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void AuditWriter::run() {
+  std::vector<std::string> batch;
+  std::string data;
+  for (;;) {
+    std::uint64_t dropped = 0;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      batch.swap(queue_);
+      dropped = dropped_;
+      dropped_ = 0;
+      stopping = stopping_;
+    }
+    data.clear();
+    for (const auto& line : batch) data += line;
+    batch.clear();
+    if (dropped > 0) {
+      data += "{\"time\":";
+      append_json_string(data, format_rfc3339_ms(std::chrono::system_clock::now()));
+      data += ",\"event\":\"audit_dropped\",\"count\":" + std::to_string(dropped) + "}\n";
+    }
+    if (!data.empty()) write_all(data);
+    if (stopping) {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty()) return;
+    }
+  }
+}
+
+}  // namespace fqdngate

@@ -1,0 +1,43 @@
+// The audit sink: I/O threads hand over finished lines; one writer thread does the file I/O.
+// Contract: write() never blocks on I/O and never throws; if the queue is over its bound the line
+// is dropped and counted, and the writer reports the count in an "audit_dropped" line, so loss is
+// never silent. stop() flushes everything queued and joins the thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fqdngate {
+
+class AuditWriter {
+ public:
+  // path "-" = stdout; otherwise the file is opened for append (created 0640). Throws
+  // std::runtime_error naming the path when it cannot be opened.
+  explicit AuditWriter(const std::string& path, std::size_t max_queued_lines = 1 << 17);
+  ~AuditWriter();
+  AuditWriter(const AuditWriter&) = delete;
+  AuditWriter& operator=(const AuditWriter&) = delete;
+
+  void write(std::string line);
+  void stop();
+
+ private:
+  void run();
+  void write_all(const std::string& data);
+
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  std::size_t max_queued_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::string> queue_;
+  std::uint64_t dropped_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace fqdngate

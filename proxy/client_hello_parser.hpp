@@ -1,0 +1,58 @@
+// Pure, incremental TLS ClientHello parser (SNI, ALPN, ECH presence).
+// Contract: feed() the bytes the client sends after CONNECT, in any split. The parser reassembles
+// the handshake message across TLS records (type 22), checks every length against its container,
+// and returns done once the whole ClientHello has arrived; `consumed` = bytes of the last chunk
+// up to the end of the record that completed it. It never stores more than max_bytes of
+// handshake data, never reads out of bounds, and does no I/O. The caller keeps the raw bytes
+// (they are forwarded upstream unchanged).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "proxy/parse_status.hpp"
+
+namespace fqdngate {
+
+struct ClientHelloInfo {
+  bool has_sni = false;
+  std::string sni;                // host_name as sent (not normalized), when has_sni
+  std::vector<std::string> alpn;  // protocol names, in order
+  bool offers_ech = false;        // encrypted_client_hello extension (0xfe0d) present
+  std::uint16_t record_version = 0;
+  std::uint16_t legacy_version = 0;  // client_version field
+};
+
+enum class HelloError {
+  none,
+  not_tls,      // first byte is not a TLS handshake record (incl. SSLv2-style hellos)
+  malformed,    // bad lengths, wrong handshake type, bad extension framing, >1 host_name
+  too_large,    // handshake message larger than max_bytes
+};
+
+class ClientHelloParser {
+ public:
+  explicit ClientHelloParser(std::size_t max_bytes = 16 * 1024);
+
+  FeedResult feed(std::span<const std::uint8_t> chunk);
+
+  const ClientHelloInfo& info() const noexcept { return info_; }
+  HelloError error() const noexcept { return error_; }
+  const char* error_detail() const noexcept { return detail_; }
+
+ private:
+  // implementation state: record header bytes, handshake buffer, counters
+  std::size_t max_bytes_;
+  std::uint8_t record_header_[5]{};
+  std::size_t record_header_have_ = 0;
+  std::size_t record_remaining_ = 0;
+  std::vector<std::uint8_t> handshake_;
+  ClientHelloInfo info_;
+  HelloError error_ = HelloError::none;
+  const char* detail_ = "";
+};
+
+}  // namespace fqdngate

@@ -1,0 +1,177 @@
+// fqdngate: command line entry point (run, check, explain, print-default).
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "policy/address_class.hpp"
+#include "policy/hostname.hpp"
+#include "policy/loader.hpp"
+#include "policy/policy_summary.hpp"
+#include "proxy/audit_writer.hpp"
+#include "proxy/authority.hpp"
+#include "proxy/command_line.hpp"
+#include "proxy/listen_address.hpp"
+#include "proxy/resolver.hpp"
+#include "proxy/server.hpp"
+
+namespace {
+
+using namespace fqdngate;
+namespace asio = boost::asio;
+
+constexpr int kExitOk = 0;
+constexpr int kExitDenied = 1;
+constexpr int kExitUsage = 2;
+
+int fail(const std::string& message) {
+  std::cerr << "fqdngate: " << message << '\n';
+  return kExitUsage;
+}
+
+std::shared_ptr<const policy::Policy> load(const CommandLine& cl) {
+  if (cl.config) return policy::load_policy_file(*cl.config);
+  return policy::load_policy_text(policy::embedded_default_policy_yaml(),
+                                  policy::kDefaultPolicyName);
+}
+
+std::string policy_label(const policy::Policy& p) {
+  return p.source() + " version " + p.version();
+}
+
+int check(const policy::Policy& p) {
+  std::cout << policy::summarize_policy(p);
+  std::cout << "policy OK: " << policy_label(p) << '\n';
+  return kExitOk;
+}
+
+// No network traffic: the decision, then what dns.hosts pins (the only addresses known offline).
+int explain(const CommandLine& cl, const policy::Policy& p) {
+  std::string target = cl.target;
+  const bool bracketed = !target.empty() && target.front() == '[';
+  if ((bracketed && target.back() == ']') ||
+      (!bracketed && target.find(':') == std::string::npos)) {
+    target += ":443";
+  }
+  std::string why;
+  const auto authority = parse_connect_authority(target, &why);
+  if (!authority) return fail("explain: bad HOST[:PORT] \"" + cl.target + "\": " + why);
+  std::optional<asio::ip::address> client;
+  if (cl.client) {
+    boost::system::error_code ec;
+    client = asio::ip::make_address(*cl.client, ec);
+    if (ec) return fail("explain: --client expects an IP address, got \"" + *cl.client + "\"");
+  }
+
+  const auto d = p.decide(policy::DecisionInput{authority->host, authority->port, client});
+  policy::Verdict verdict = d.verdict;
+  Reason reason = d.reason;
+  std::vector<std::string> notes;
+
+  if (verdict == policy::Verdict::allow && cl.sni) {
+    const auto sni = policy::normalize_hostname(*cl.sni);
+    if (!sni || authority->is_ip || *sni != authority->host) {
+      verdict = policy::Verdict::deny;
+      reason = Reason::sni_mismatch;
+      notes.push_back("SNI \"" + *cl.sni + "\" does not match the CONNECT host");
+    }
+  }
+  if (verdict == policy::Verdict::allow && !authority->is_ip) {
+    const auto& hosts = p.settings().dns.hosts;
+    if (auto it = hosts.find(authority->host); it != hosts.end()) {
+      bool any = false;
+      for (const auto& a : it->second) {
+        const auto cls = policy::classify(a);
+        const bool ok = cls == policy::AddressClass::global || d.rule->allow_private;
+        any = any || ok;
+        notes.push_back("dns.hosts: " + a.to_string() + " (" + std::string(policy::class_name(cls)) +
+                        ")" + (ok ? "" : ": refused, the rule does not say private: true"));
+      }
+      if (!any) {
+        verdict = policy::Verdict::deny;
+        reason = Reason::private_address;
+      }
+    } else if (!d.rule->allow_private) {
+      notes.push_back("resolved addresses must be public: the rule does not say private: true");
+    }
+  }
+
+  std::cout << "request: CONNECT " << target << '\n';
+  if (cl.sni) std::cout << "sni: " << *cl.sni << '\n';
+  if (client) std::cout << "client: " << client->to_string() << '\n';
+  std::cout << "decision: " << (verdict == policy::Verdict::allow ? "allow" : "deny") << '\n';
+  std::cout << "reason: " << reason_name(reason) << '\n';
+  if (d.rule != nullptr) {
+    std::cout << "rule: " << d.rule->describe() << " at " << d.rule->where.str() << '\n';
+  } else {
+    std::cout << "rule: default deny (no rule matches " << authority->host << ")\n";
+  }
+  for (const auto& n : notes) std::cout << "note: " << n << '\n';
+  std::cout << "policy: " << policy_label(p) << '\n';
+  return verdict == policy::Verdict::allow ? kExitOk : kExitDenied;
+}
+
+int run(const CommandLine& cl, std::shared_ptr<const policy::Policy> p) {
+  const auto& settings = p->settings();
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& text : cl.listen.empty() ? settings.listen : cl.listen) {
+    std::string why;
+    auto e = parse_listen_address(text, &why);
+    if (!e) return fail("--listen " + text + ": " + why);
+    endpoints.push_back(*e);
+  }
+  if (endpoints.empty()) return fail("nothing to listen on");
+  // A peer that disappears mid-write must be an error code, not a process-wide signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  Resolver::global_init();
+  AuditWriter audit(settings.audit_path);
+  const unsigned threads = cl.threads.value_or(settings.threads);
+  Server server(p, endpoints, threads, audit);
+  for (const auto& e : server.endpoints()) {
+    std::cerr << "fqdngate: listening on " << endpoint_text(e) << " (policy " << policy_label(*p)
+              << ")" << std::endl;
+  }
+  server.run();
+  audit.stop();
+  std::cerr << "fqdngate: stopped" << std::endl;
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  std::string error;
+  const auto cl = parse_command_line(args, error);
+  if (!cl) return fail(error);
+  switch (cl->command) {
+    case Command::help:
+      std::cout << usage_text();
+      return kExitOk;
+    case Command::version:
+      std::cout << "fqdngate " << FQDNGATE_VERSION << '\n';
+      return kExitOk;
+    case Command::print_default:
+      std::cout << policy::embedded_default_policy_yaml();
+      return kExitOk;
+    default:
+      break;
+  }
+  try {
+    const auto policy = load(*cl);
+    switch (cl->command) {
+      case Command::check:
+        return check(*policy);
+      case Command::explain:
+        return explain(*cl, *policy);
+      default:
+        return run(*cl, policy);
+    }
+  } catch (const policy::PolicyError& e) {
+    return fail(e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}

@@ -1,0 +1,74 @@
+#include "proxy/relay.hpp"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace fqdngate {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kChunk = 16 * 1024;
+
+void end_both(tcp::socket& a, tcp::socket& b) {
+  boost::system::error_code ignored;
+  a.cancel(ignored);
+  b.cancel(ignored);
+}
+
+// One direction. `from_is_client` only labels failures for the close line.
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& counter,
+                           RelayState& state, bool from_is_client) {
+  std::array<char, kChunk> buf;
+  auto token = asio::as_tuple(asio::use_awaitable);
+  for (;;) {
+    auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), token);
+    if (rec == asio::error::eof) {
+      boost::system::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    if (rec) {
+      // operation_aborted means the deadline or the other direction ended us: it set the reason.
+      if (rec != asio::error::operation_aborted && state.end == Reason::closed) {
+        state.end = from_is_client ? Reason::client_reset : Reason::upstream_reset;
+      }
+      end_both(from, to);
+      co_return;
+    }
+    state.last_activity = std::chrono::steady_clock::now();
+    auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), token);
+    counter += written;
+    if (wec) {
+      if (wec != asio::error::operation_aborted && state.end == Reason::closed) {
+        state.end = from_is_client ? Reason::upstream_reset : Reason::client_reset;
+      }
+      end_both(from, to);
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> relay(tcp::socket& client, tcp::socket& upstream, RelayState& state) {
+  auto executor = client.get_executor();
+  // Named locals, not temporaries inside co_await: GCC 12 miscompiles the latter.
+  auto up = asio::co_spawn(executor, pump(client, upstream, state.bytes_up, state, true),
+                           asio::deferred);
+  auto down = asio::co_spawn(executor, pump(upstream, client, state.bytes_down, state, false),
+                             asio::deferred);
+  auto group = asio::experimental::make_parallel_group(std::move(up), std::move(down));
+  auto condition = asio::experimental::wait_for_all();
+  co_await group.async_wait(condition, asio::use_awaitable);
+}
+
+}  // namespace fqdngate

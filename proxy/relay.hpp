@@ -1,0 +1,27 @@
+// Two-way byte pump for an established tunnel.
+// Contract: returns when both directions have ended. EOF on one side is propagated as
+// shutdown(send) on the other and the reverse direction keeps running (half-close); an error on
+// either side ends both. Idle time is not enforced here: every read stores `last_activity`, and
+// the session's deadline cancels both sockets when it goes stale.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+
+#include "policy/reason.hpp"
+
+namespace fqdngate {
+
+struct RelayState {
+  std::uint64_t bytes_up = 0;    // client -> upstream
+  std::uint64_t bytes_down = 0;  // upstream -> client
+  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+  Reason end = Reason::closed;  // first failure seen, or closed
+};
+
+boost::asio::awaitable<void> relay(boost::asio::ip::tcp::socket& client,
+                                   boost::asio::ip::tcp::socket& upstream, RelayState& state);
+
+}  // namespace fqdngate

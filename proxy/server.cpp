@@ -1,0 +1,139 @@
+#include "proxy/server.hpp"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <thread>
+
+#include "proxy/listen_address.hpp"
+#include "proxy/session.hpp"
+
+namespace fqdngate {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kBacklog = 4096;
+constexpr auto kAcceptRetryDelay = 100ms;  // when out of descriptors: pause, never spin
+constexpr auto kStopGrace = 5s;
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint) {
+  tcp::acceptor acceptor(io);
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.set_option(reuse_port(true), ec);
+  if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(kBacklog, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + endpoint_text(endpoint) + ": " + ec.message());
+  return acceptor;
+}
+
+bool out_of_resources(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory;
+}
+
+asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
+  auto token = asio::as_tuple(asio::use_awaitable);
+  asio::steady_timer pause(worker.io);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(token);
+    if (worker.stopping) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      if (out_of_resources(ec)) {
+        std::fprintf(stderr, "fqdngate: accept: %s; pausing\n", ec.message().c_str());
+        pause.expires_after(kAcceptRetryDelay);
+        co_await pause.async_wait(token);
+      }
+      continue;
+    }
+    start_session(worker, std::move(socket));
+  }
+}
+
+void begin_stop(Worker& worker) {
+  worker.stopping = true;
+  for (auto& acceptor : worker.acceptors) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+  }
+  stop_all_sessions(worker);
+  worker.resolver.cancel_all();
+}
+
+}  // namespace
+
+Server::Server(std::shared_ptr<const policy::Policy> policy, const std::vector<tcp::endpoint>& listen,
+               unsigned threads, AuditWriter& audit) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, threads, policy, audit));
+  }
+  // The first worker resolves port 0 to a real port; the others share it through SO_REUSEPORT.
+  for (const auto& wanted : listen) {
+    auto first = open_acceptor(workers_[0]->io, wanted);
+    const auto actual = first.local_endpoint();
+    workers_[0]->acceptors.push_back(std::move(first));
+    for (unsigned i = 1; i < threads; ++i) {
+      workers_[i]->acceptors.push_back(open_acceptor(workers_[i]->io, actual));
+    }
+    bound_.push_back(actual);
+  }
+}
+
+void Server::run() {
+  asio::io_context control(1);
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  asio::steady_timer grace(control);
+  std::atomic<unsigned> running{static_cast<unsigned>(workers_.size())};
+
+  for (auto& w : workers_) {
+    for (auto& acceptor : w->acceptors) {
+      asio::co_spawn(w->io, accept_loop(*w, acceptor), asio::detached);
+    }
+  }
+  std::vector<std::thread> threads;
+  for (auto& w : workers_) {
+    threads.emplace_back([&, worker = w.get()] {
+      worker->io.run();
+      // The last worker to finish ends the control loop.
+      if (running.fetch_sub(1) == 1) asio::post(control, [&] {
+        grace.cancel();
+        signals.cancel();
+      });
+    });
+  }
+
+  signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    std::fprintf(stderr, "fqdngate: signal %d, stopping\n", signo);
+    for (auto& w : workers_) asio::post(w->io, [worker = w.get()] { begin_stop(*worker); });
+    grace.expires_after(kStopGrace);
+    grace.async_wait([&](boost::system::error_code gec) {
+      if (gec) return;
+      std::fprintf(stderr, "fqdngate: sessions still open after the grace period; closing\n");
+      for (auto& w : workers_) w->io.stop();
+    });
+  });
+  control.run();
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace fqdngate

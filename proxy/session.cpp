@@ -1,0 +1,541 @@
+#include "proxy/session.hpp"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/address_class.hpp"
+#include "policy/hostname.hpp"
+#include "proxy/audit_record.hpp"
+#include "proxy/authority.hpp"
+#include "proxy/client_hello_parser.hpp"
+#include "proxy/connector.hpp"
+#include "proxy/listen_address.hpp"
+#include "proxy/relay.hpp"
+#include "proxy/request_head_parser.hpp"
+#include "proxy/responses.hpp"
+
+namespace fqdngate {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto kReplyTimeout = 5s;       // writing an error reply to a client that does not read
+constexpr auto kLingerTimeout = 2s;      // draining a refused client so our reply is not reset
+constexpr std::size_t kLingerBytes = 64 * 1024;
+constexpr std::size_t kReadChunk = 4096;
+
+enum class Phase { head, resolve, connect, reply, client_hello, relay, linger, done };
+
+}  // namespace
+
+// State shared by the session coroutine and its deadline timer. The timer handler holds a
+// reference, so a deadline that fires as the session ends never touches freed sockets.
+struct Tunnel : std::enable_shared_from_this<Tunnel> {
+  Tunnel(Worker& w, tcp::socket s)
+      : worker(w),
+        policy(w.policy),
+        client(std::move(s)),
+        upstream(w.io),
+        timer(w.io),
+        id(w.next_connection_id()),
+        started(Clock::now()) {}
+
+  // One deadline per session; each phase moves it. During the relay the deadline is the last
+  // activity plus the idle timeout, so a busy tunnel costs a store per read, not a timer update.
+  void set_deadline(Phase p, Clock::duration d) {
+    phase = p;
+    deadline = Clock::now() + d;
+    expired = false;
+    if (!waiting || deadline < timer.expiry()) {
+      timer.expires_at(deadline);
+      wait();
+    }
+  }
+
+  void finish() {
+    phase = Phase::done;
+    timer.cancel();
+  }
+
+  void cancel_io() {
+    boost::system::error_code ignored;
+    client.cancel(ignored);
+    upstream.cancel(ignored);
+  }
+
+  Worker& worker;
+  std::shared_ptr<const policy::Policy> policy;  // pinned: this session decides with one snapshot
+  tcp::socket client;
+  tcp::socket upstream;
+  asio::steady_timer timer;
+  const std::uint64_t id;
+  const Clock::time_point started;
+  Phase phase = Phase::head;
+  Clock::time_point deadline{};
+  bool expired = false;   // the deadline fired and cancelled our I/O
+  bool stopping = false;  // server shutdown
+  RelayState relay;
+
+ private:
+  void wait() {
+    waiting = true;
+    const auto generation = ++timer_generation;
+    timer.async_wait([self = shared_from_this(), generation](boost::system::error_code) {
+      self->on_timer(generation);
+    });
+  }
+
+  void on_timer(std::uint64_t generation) {
+    if (generation != timer_generation) return;  // superseded by a newer wait
+    waiting = false;
+    if (phase == Phase::done) return;
+    const auto due = phase == Phase::relay ? relay.last_activity + policy->settings().limits.idle_timeout
+                                           : deadline;
+    if (Clock::now() < due) {
+      timer.expires_at(due);
+      wait();
+      return;
+    }
+    expired = true;
+    cancel_io();
+  }
+
+  bool waiting = false;
+  std::uint64_t timer_generation = 0;
+};
+
+namespace {
+
+// What the close line reports.
+struct Outcome {
+  Reason reason = Reason::closed;
+  std::optional<int> status;
+  std::string detail;
+};
+
+class Session {
+ public:
+  explicit Session(std::shared_ptr<Tunnel> t) : t_(std::move(t)), limits_(t_->policy->settings().limits) {}
+
+  asio::awaitable<void> run() {
+    boost::system::error_code ec;
+    const auto remote = t_->client.remote_endpoint(ec);
+    client_text_ = ec ? std::string("unknown") : endpoint_text(remote);
+    if (!ec) client_address_ = remote.address();
+    t_->client.set_option(tcp::no_delay(true), ec);
+    try {
+      co_await steps();
+    } catch (const std::exception& e) {
+      outcome_.reason = Reason::internal_error;
+      outcome_.detail = e.what();
+    }
+    t_->finish();
+    audit_close();
+    boost::system::error_code ignored;
+    t_->upstream.close(ignored);
+    t_->client.close(ignored);
+  }
+
+ private:
+  asio::awaitable<void> steps() {
+    if (!co_await read_request()) co_return;
+    if (!co_await decide()) co_return;
+    if (!co_await resolve()) co_return;
+    if (!co_await connect()) co_return;
+    if (!co_await reply_established()) co_return;
+    if (!co_await inspect_client_hello()) co_return;
+    co_await forward_and_relay();
+  }
+
+  // Step 2: the request head, bounded in size by the parser and in time by one deadline.
+  asio::awaitable<bool> read_request() {
+    t_->set_deadline(Phase::head, limits_.header_timeout);
+    RequestHeadParser parser(limits_.max_header_bytes);
+    std::array<char, kReadChunk> buf;
+    for (;;) {
+      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
+      if (ec) {
+        if (t_->stopping) co_return end(Reason::shutdown, "stopping before the request head");
+        if (t_->expired) {
+          co_return co_await refuse(Reason::header_timeout, "request head not received in time",
+                                    "send the whole request head within " +
+                                        seconds_text(limits_.header_timeout));
+        }
+        co_return end(Reason::client_reset, "client closed before sending a request head");
+      }
+      const auto r = parser.feed(std::span<const char>(buf.data(), n));
+      if (r.status == ParseStatus::need_more) continue;
+      if (r.status == ParseStatus::error) {
+        if (parser.error() == HeadError::too_large) {
+          co_return co_await refuse(Reason::header_too_large, "request head too large",
+                                    "the limit is " + std::to_string(limits_.max_header_bytes) +
+                                        " bytes");
+        }
+        co_return co_await refuse(Reason::bad_request, "malformed request",
+                                  std::string(parser.error_detail()));
+      }
+      early_.assign(reinterpret_cast<const std::uint8_t*>(buf.data()) + r.consumed,
+                    reinterpret_cast<const std::uint8_t*>(buf.data()) + n);
+      head_ = parser.head();
+      co_return true;
+    }
+  }
+
+  // Step 3: the policy decision on the CONNECT host and port.
+  asio::awaitable<bool> decide() {
+    method_ = head_.method;
+    if (head_.method != "CONNECT") {
+      co_return co_await refuse(Reason::method_not_allowed,
+                                "method " + printable(head_.method) + " is not supported",
+                                "fqdngate tunnels HTTPS: use it as an https proxy (CONNECT)");
+    }
+    std::string why;
+    auto authority = parse_connect_authority(head_.target, &why);
+    if (!authority) {
+      co_return co_await refuse(Reason::bad_request,
+                                "bad CONNECT target \"" + printable(head_.target) + "\"", why);
+    }
+    authority_ = std::move(*authority);
+    if (const auto host_header = head_.header("Host"); !host_header.empty()) {
+      const auto host = host_of_host_header(host_header);
+      if (!host || *host != authority_.host) {
+        co_return co_await refuse(Reason::bad_request, "Host header does not match the CONNECT target",
+                                  "Host: " + printable(host_header));
+      }
+    }
+    decision_ = t_->policy->decide(
+        policy::DecisionInput{authority_.host, authority_.port, client_address_});
+    audit_decision("connect", decision_.verdict, decision_.reason, decision_.rule, {});
+    if (decision_.verdict == policy::Verdict::deny) {
+      co_return co_await refuse(decision_.reason, denial_summary(), denial_detail());
+    }
+    co_return true;
+  }
+
+  // Step 4: addresses the rule may reach; the upstream connection only ever goes to these.
+  asio::awaitable<bool> resolve() {
+    t_->set_deadline(Phase::resolve, limits_.dns_timeout);
+    std::vector<asio::ip::address> found;
+    if (authority_.is_ip) {
+      found.push_back(asio::ip::make_address(authority_.host));
+    } else {
+      auto result = co_await t_->worker.resolver.resolve(authority_.host);
+      if (t_->stopping) co_return end(Reason::shutdown, "stopping during DNS resolution");
+      if (result.status == ResolveStatus::timeout) {
+        co_return co_await refuse(Reason::dns_timeout, "no DNS answer for " + authority_.host,
+                                  result.detail);
+      }
+      if (result.status != ResolveStatus::ok) {
+        co_return co_await refuse(Reason::dns_failure, "cannot resolve " + authority_.host,
+                                  result.detail);
+      }
+      found = std::move(result.addresses);
+    }
+    std::string refused;
+    for (const auto& a : found) {
+      const auto cls = policy::classify(a);
+      if (cls == policy::AddressClass::global || decision_.rule->allow_private) {
+        addresses_.push_back(a);
+      } else {
+        if (!refused.empty()) refused += ", ";
+        refused += a.to_string() + " (" + std::string(policy::class_name(cls)) + ")";
+      }
+    }
+    if (addresses_.empty()) {
+      const std::string detail = authority_.host + " resolves only to non-public addresses: " +
+                                 refused + "; the rule does not say private: true";
+      audit_decision("resolve", policy::Verdict::deny, Reason::private_address, decision_.rule,
+                     detail);
+      co_return co_await refuse(Reason::private_address,
+                                "CONNECT " + target_text() + " denied: private_address", detail);
+    }
+    co_return true;
+  }
+
+  // Step 5.
+  asio::awaitable<bool> connect() {
+    t_->set_deadline(Phase::connect, limits_.connect_timeout);
+    auto result = co_await connect_first(t_->upstream, addresses_, authority_.port, t_->expired);
+    if (t_->stopping) co_return end(Reason::shutdown, "stopping during upstream connect");
+    if (!result.ok) {
+      co_return co_await refuse(result.failure, "cannot connect to " + target_text(),
+                                result.detail);
+    }
+    upstream_text_ = endpoint_text(result.endpoint);
+    co_return true;
+  }
+
+  // Step 6: the whole head in one write (python-socks reads the status line from one recv).
+  asio::awaitable<bool> reply_established() {
+    t_->set_deadline(Phase::client_hello, limits_.client_hello_timeout);
+    auto [ec, n] = co_await asio::async_write(t_->client, asio::buffer(kConnectEstablished), kNoThrow);
+    outcome_.status = 200;
+    if (ec) co_return end(t_->stopping ? Reason::shutdown : Reason::client_reset, "client gone before the 200 was sent");
+    co_return true;
+  }
+
+  // Step 7: the ClientHello must name the CONNECT host; nothing reaches upstream before this.
+  asio::awaitable<bool> inspect_client_hello() {
+    ClientHelloParser parser(limits_.max_client_hello_bytes);
+    std::array<std::uint8_t, kReadChunk> buf;
+    hello_ = std::move(early_);
+    std::size_t fed = 0;
+    for (;;) {
+      if (fed == 0 && !hello_.empty() && hello_[0] != 0x16 &&
+          decision_.rule->tls == policy::TlsMode::optional) {
+        audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule,
+                       "not TLS; the rule says tls: optional");
+        co_return true;
+      }
+      if (fed < hello_.size()) {
+        const auto r = parser.feed(std::span<const std::uint8_t>(hello_).subspan(fed));
+        fed = hello_.size();
+        if (r.status == ParseStatus::done) break;
+        if (r.status == ParseStatus::error) {
+          const Reason reason = parser.error() == HelloError::not_tls     ? Reason::not_tls
+                                : parser.error() == HelloError::too_large ? Reason::client_hello_too_large
+                                                                          : Reason::client_hello_malformed;
+          co_return co_await refuse_tunnel(reason, parser.error_detail(), false);
+        }
+      }
+      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
+      if (ec) {
+        if (t_->stopping) co_return end(Reason::shutdown, "stopping before the ClientHello");
+        if (t_->expired) {
+          co_return co_await refuse_tunnel(Reason::client_hello_timeout,
+                                           "ClientHello not received in time", false);
+        }
+        co_return end(Reason::client_reset, "client closed before sending a ClientHello");
+      }
+      hello_.insert(hello_.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    const auto& info = parser.info();
+    if (info.has_sni) sni_ = info.sni;
+    if (!info.has_sni) {
+      if (authority_.is_ip) {
+        // Clients send no SNI to an IP address; the rule named the address itself.
+        audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule, {});
+        co_return true;
+      }
+      co_return co_await refuse_tunnel(Reason::no_sni,
+                                       "ClientHello has no server_name; fqdngate needs it to check the destination",
+                                       true);
+    }
+    std::string why;
+    const auto sni = policy::normalize_hostname(info.sni, &why);
+    if (!sni || authority_.is_ip || *sni != authority_.host) {
+      co_return co_await refuse_tunnel(
+          Reason::sni_mismatch,
+          "SNI " + printable(info.sni) + " does not match the CONNECT host " + authority_.host, true);
+    }
+    audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule, {});
+    co_return true;
+  }
+
+  // Step 8: the buffered ClientHello goes first, then both directions until both are done.
+  asio::awaitable<void> forward_and_relay() {
+    if (!hello_.empty()) {
+      auto [ec, n] = co_await asio::async_write(t_->upstream, asio::buffer(hello_), kNoThrow);
+      t_->relay.bytes_up += n;
+      if (ec) {
+        end(t_->stopping ? Reason::shutdown : t_->expired ? Reason::idle_timeout : Reason::upstream_reset,
+            "upstream failed while the ClientHello was forwarded");
+        co_return;
+      }
+      std::vector<std::uint8_t>().swap(hello_);
+    }
+    t_->relay.last_activity = Clock::now();
+    t_->set_deadline(Phase::relay, limits_.idle_timeout);
+    co_await relay(t_->client, t_->upstream, t_->relay);
+    if (t_->stopping) {
+      outcome_.reason = Reason::shutdown;
+    } else if (t_->expired) {
+      outcome_.reason = Reason::idle_timeout;
+    } else {
+      outcome_.reason = t_->relay.end;
+    }
+  }
+
+  // An answer before the tunnel exists: status, reason header, one-line body; then a lingering
+  // close so the client reads the reply instead of a reset.
+  asio::awaitable<bool> refuse(Reason reason, std::string summary, std::string detail) {
+    outcome_.reason = reason;
+    outcome_.status = http_status_for(reason);
+    outcome_.detail = detail.empty() ? summary : summary + ": " + detail;
+    const std::string reply = error_response(reason, summary, detail);
+    t_->set_deadline(Phase::reply, kReplyTimeout);
+    auto [ec, n] = co_await asio::async_write(t_->client, asio::buffer(reply), kNoThrow);
+    if (!ec) co_await linger();
+    co_return false;
+  }
+
+  // After the 200 the client speaks TLS: refuse with a TLS alert (or just close), and send
+  // nothing upstream.
+  asio::awaitable<bool> refuse_tunnel(Reason reason, std::string detail, bool send_alert) {
+    audit_decision("tls", policy::Verdict::deny, reason, decision_.rule, detail);
+    outcome_.reason = reason;
+    outcome_.detail = std::move(detail);
+    boost::system::error_code ignored;
+    t_->upstream.close(ignored);
+    if (send_alert) {
+      t_->set_deadline(Phase::reply, kReplyTimeout);
+      co_await asio::async_write(t_->client, asio::buffer(kTlsAccessDeniedAlert), kNoThrow);
+    }
+    co_await linger();
+    co_return false;
+  }
+
+  asio::awaitable<void> linger() {
+    boost::system::error_code ignored;
+    t_->client.shutdown(tcp::socket::shutdown_send, ignored);
+    t_->set_deadline(Phase::linger, kLingerTimeout);
+    std::array<char, kReadChunk> buf;
+    std::size_t drained = 0;
+    while (drained < kLingerBytes) {
+      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
+      if (ec) break;
+      drained += n;
+    }
+  }
+
+  bool end(Reason reason, std::string detail) {
+    outcome_.reason = reason;
+    outcome_.detail = std::move(detail);
+    return false;
+  }
+
+  std::string target_text() const {
+    return (authority_.host.find(':') != std::string::npos ? "[" + authority_.host + "]"
+                                                           : authority_.host) +
+           ":" + std::to_string(authority_.port);
+  }
+
+  std::string denial_summary() const {
+    return "CONNECT " + target_text() + " denied: " + std::string(reason_name(decision_.reason));
+  }
+
+  std::string denial_detail() const {
+    if (decision_.rule == nullptr) {
+      if (decision_.reason == Reason::ip_literal) {
+        return "rule: default deny (no rule names this IP address; connect by name)";
+      }
+      return "rule: default deny (no allow rule matches " + authority_.host + ")";
+    }
+    return "rule: " + decision_.rule->describe() + " at " + decision_.rule->where.str();
+  }
+
+  static std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 200)) {
+      const auto u = static_cast<unsigned char>(c);
+      out.push_back(u < 0x20 || u >= 0x7f ? '?' : c);
+    }
+    return out;
+  }
+
+  static std::string seconds_text(std::chrono::milliseconds d) {
+    return std::to_string(d.count() / 1000) + (d.count() % 1000 ? "." + std::to_string(d.count() % 1000 / 100) : "") + " s";
+  }
+
+  AuditRecord base_record(std::string_view event) const {
+    AuditRecord r;
+    r.event = event;
+    r.conn = t_->id;
+    r.client = client_text_;
+    r.method = method_;
+    r.host = authority_.host;
+    r.port = authority_.port;
+    if (sni_) r.sni = *sni_;
+    if (!upstream_text_.empty()) r.upstream = upstream_text_;
+    r.policy_version = t_->policy->version();
+    return r;
+  }
+
+  void audit_decision(std::string_view stage, policy::Verdict verdict, Reason reason,
+                      const policy::Rule* rule, std::string_view detail) {
+    AuditRecord r = base_record("decision");
+    r.stage = stage;
+    r.decision = verdict;
+    r.reason = reason;
+    r.rule = rule;
+    r.detail = detail;
+    t_->worker.audit.write(format_audit_line(r, std::chrono::system_clock::now()));
+  }
+
+  void audit_close() {
+    AuditRecord r = base_record("close");
+    r.reason = outcome_.reason;
+    r.status = outcome_.status;
+    r.rule = decision_.rule;
+    r.detail = outcome_.detail;
+    r.bytes_up = t_->relay.bytes_up;
+    r.bytes_down = t_->relay.bytes_down;
+    r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_->started);
+    t_->worker.audit.write(format_audit_line(r, std::chrono::system_clock::now()));
+  }
+
+  std::shared_ptr<Tunnel> t_;
+  const policy::Limits& limits_;
+  std::string client_text_;
+  std::optional<asio::ip::address> client_address_;
+  RequestHead head_;
+  std::string method_;
+  Authority authority_;
+  policy::Decision decision_;
+  std::vector<asio::ip::address> addresses_;
+  std::string upstream_text_;
+  std::optional<std::string> sni_;
+  std::vector<std::uint8_t> early_;  // bytes that arrived behind the request head
+  std::vector<std::uint8_t> hello_;  // the raw ClientHello, forwarded unchanged
+  Outcome outcome_;
+};
+
+asio::awaitable<void> run_session(std::shared_ptr<Tunnel> tunnel) {
+  Session session(tunnel);
+  co_await session.run();
+  tunnel->worker.live.erase(tunnel.get());
+}
+
+}  // namespace
+
+void start_session(Worker& worker, tcp::socket socket) {
+  auto tunnel = std::make_shared<Tunnel>(worker, std::move(socket));
+  worker.live.insert(tunnel.get());
+  auto session = run_session(std::move(tunnel));
+  asio::co_spawn(worker.io, std::move(session), [](std::exception_ptr e) {
+    // Session::run catches everything; reaching here means a bug we must not hide.
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "fqdngate: session failed: %s\n", ex.what());
+      }
+    }
+  });
+}
+
+void stop_all_sessions(Worker& worker) {
+  for (Tunnel* t : worker.live) {
+    t->stopping = true;
+    t->cancel_io();
+  }
+}
+
+}  // namespace fqdngate

@@ -1,0 +1,44 @@
+// One worker: a thread's io_context and everything its sessions share without locks.
+// Contract: every member is used only from the worker's own thread, except `io` (post to it).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "policy/policy.hpp"
+#include "proxy/audit_writer.hpp"
+#include "proxy/resolver.hpp"
+
+namespace fqdngate {
+
+struct Tunnel;
+
+struct Worker {
+  Worker(unsigned index_, unsigned count_, std::shared_ptr<const policy::Policy> policy_,
+         AuditWriter& audit_)
+      : index(index_),
+        count(count_),
+        policy(std::move(policy_)),
+        audit(audit_),
+        resolver(io, policy->settings().dns, policy->settings().limits.dns_timeout) {}
+
+  // Connection ids are unique across workers without sharing a counter.
+  std::uint64_t next_connection_id() noexcept { return ++sequence * count + index; }
+
+  const unsigned index;
+  const unsigned count;
+  boost::asio::io_context io{1};  // declared before everything that holds handlers on it
+  std::shared_ptr<const policy::Policy> policy;
+  AuditWriter& audit;
+  Resolver resolver;
+  std::vector<boost::asio::ip::tcp::acceptor> acceptors;
+  std::unordered_set<Tunnel*> live;  // for shutdown
+  bool stopping = false;
+  std::uint64_t sequence = 0;
+};
+
+}  // namespace fqdngate

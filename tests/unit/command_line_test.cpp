@@ -1,0 +1,76 @@
+#include "proxy/command_line.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "proxy/listen_address.hpp"
+
+using namespace fqdngate;
+
+namespace {
+
+std::optional<CommandLine> parse(std::vector<std::string_view> args, std::string* error = nullptr) {
+  std::string e;
+  auto cl = parse_command_line(args, e);
+  if (error != nullptr) *error = e;
+  return cl;
+}
+
+}  // namespace
+
+TEST_CASE("run is the default command and takes repeatable --listen", "[cli]") {
+  const auto cl = parse({"--config", "p.yaml", "--listen", "127.0.0.1:0", "--listen",
+                         "[::1]:3128", "--threads", "2"});
+  REQUIRE(cl);
+  CHECK(cl->command == Command::run);
+  CHECK(cl->config == "p.yaml");
+  CHECK(cl->listen == std::vector<std::string>{"127.0.0.1:0", "[::1]:3128"});
+  CHECK(cl->threads == 2u);
+}
+
+TEST_CASE("explain takes a target, --sni and --client", "[cli]") {
+  const auto cl = parse({"explain", "api.prefect.cloud:443", "--sni", "x.example", "--client",
+                         "10.0.0.5"});
+  REQUIRE(cl);
+  CHECK(cl->command == Command::explain);
+  CHECK(cl->target == "api.prefect.cloud:443");
+  CHECK(cl->sni == "x.example");
+  CHECK(cl->client == "10.0.0.5");
+}
+
+TEST_CASE("bad command lines are refused with a reason", "[cli]") {
+  std::string error;
+  CHECK_FALSE(parse({"check"}, &error));
+  CHECK(error == "check needs --config FILE");
+  CHECK_FALSE(parse({"explain"}, &error));
+  CHECK(error == "explain needs HOST[:PORT]");
+  CHECK_FALSE(parse({"--threads", "many"}, &error));
+  CHECK(error == "--threads expects a number 0-256, got \"many\"");
+  CHECK_FALSE(parse({"--config"}, &error));
+  CHECK(error == "--config needs a value");
+  CHECK_FALSE(parse({"--bogus"}, &error));
+  CHECK(error == "unexpected argument \"--bogus\" (see fqdngate --help)");
+  CHECK_FALSE(parse({"check", "--config", "p.yaml", "--listen", "x"}, &error));
+}
+
+TEST_CASE("--help and --version win wherever they appear", "[cli]") {
+  CHECK(parse({"check", "--help"})->command == Command::help);
+  CHECK(parse({"--version"})->command == Command::version);
+  CHECK(parse({"print-default"})->command == Command::print_default);
+}
+
+TEST_CASE("listen addresses", "[cli]") {
+  std::string why;
+  auto v4 = parse_listen_address("127.0.0.1:3128", &why);
+  REQUIRE(v4);
+  CHECK(endpoint_text(*v4) == "127.0.0.1:3128");
+  auto v6 = parse_listen_address("[::1]:0", &why);
+  REQUIRE(v6);
+  CHECK(endpoint_text(*v6) == "[::1]:0");
+  CHECK_FALSE(parse_listen_address("::1:3128", &why));
+  CHECK(why == "an IPv6 address must be written in brackets: \"[ipv6]:port\"");
+  CHECK_FALSE(parse_listen_address("127.0.0.1:65536", &why));
+  CHECK(why == "expected a port number 0-65535, got \"65536\"");
+  CHECK_FALSE(parse_listen_address("localhost:3128", &why));
+  CHECK(why == "expected an IP address, got \"localhost\"");
+  CHECK_FALSE(parse_listen_address("127.0.0.1", &why));
+}

@@ -1,0 +1,126 @@
+// The relay on real loopback sockets: bytes arrive intact, and EOF on one side is passed on as a
+// half-close while the other direction keeps flowing.
+#include "proxy/relay.hpp"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
+#include <future>
+#include <random>
+#include <thread>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace fqdngate;
+
+namespace {
+
+// A connected pair of loopback TCP sockets: `near` for the test, `far` for the relay.
+struct Pair {
+  tcp::socket near;
+  tcp::socket far;
+};
+
+Pair connected_pair(asio::io_context& test_io, asio::io_context& relay_io) {
+  tcp::acceptor acceptor(test_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket near(test_io);
+  near.connect(acceptor.local_endpoint());
+  tcp::socket far(relay_io);
+  acceptor.accept(far);
+  // Blocking test reads must fail rather than hang if the relay misbehaves.
+  timeval tv{10, 0};
+  setsockopt(near.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return {std::move(near), std::move(far)};
+}
+
+std::vector<char> random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::vector<char> out(n);
+  for (auto& c : out) c = static_cast<char>(gen());
+  return out;
+}
+
+std::vector<char> read_to_eof(tcp::socket& s) {
+  std::vector<char> out;
+  std::array<char, 65536> buf;
+  for (;;) {
+    boost::system::error_code ec;
+    const auto n = s.read_some(asio::buffer(buf), ec);
+    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    if (ec == asio::error::eof) return out;
+    if (ec) throw boost::system::system_error(ec);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
+  asio::io_context test_io;
+  asio::io_context relay_io(1);
+  auto client = connected_pair(test_io, relay_io);
+  auto upstream = connected_pair(test_io, relay_io);
+
+  RelayState state;
+  std::promise<void> finished;
+  auto done = finished.get_future();
+  auto task = relay(client.far, upstream.far, state);
+  asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr e) {
+    if (e) finished.set_exception(e);
+    else finished.set_value();
+  });
+  std::thread runner([&] { relay_io.run(); });
+
+  const auto up = random_bytes(1 << 20, 1);
+  const auto down = random_bytes(1 << 20, 2);
+
+  // The client sends everything and half-closes; the upstream must see all of it, then EOF,
+  // while its own direction is still open.
+  std::thread sender([&] {
+    asio::write(client.near, asio::buffer(up));
+    client.near.shutdown(tcp::socket::shutdown_send);
+  });
+  const auto got_up = read_to_eof(upstream.near);
+  sender.join();
+  CHECK(got_up == up);
+
+  // After the client's half-close the reverse direction still delivers 1 MiB.
+  asio::write(upstream.near, asio::buffer(down));
+  upstream.near.shutdown(tcp::socket::shutdown_send);
+  const auto got_down = read_to_eof(client.near);
+  CHECK(got_down == down);
+
+  REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  done.get();
+  runner.join();
+  CHECK(state.bytes_up == up.size());
+  CHECK(state.bytes_down == down.size());
+  CHECK(state.end == Reason::closed);
+}
+
+TEST_CASE("a reset on one side ends both directions", "[relay]") {
+  asio::io_context test_io;
+  asio::io_context relay_io(1);
+  auto client = connected_pair(test_io, relay_io);
+  auto upstream = connected_pair(test_io, relay_io);
+
+  RelayState state;
+  std::promise<void> finished;
+  auto done = finished.get_future();
+  auto task = relay(client.far, upstream.far, state);
+  asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr) { finished.set_value(); });
+  std::thread runner([&] { relay_io.run(); });
+
+  // An abortive close (RST) from the upstream, with the client idle.
+  linger lg{1, 0};
+  setsockopt(upstream.near.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  upstream.near.close();
+
+  REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  runner.join();
+  CHECK(state.end == Reason::upstream_reset);
+}
