@@ -87,7 +87,8 @@ void AuditWriter::run() {
       stopping = stopping_;
     }
     data.clear();
-    for (const auto& line : batch) data += line;
+    for (const auto& line : batch)
+      data += line;
     batch.clear();
     if (dropped > 0) {
       data += "{\"time\":";

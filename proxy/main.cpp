@@ -86,8 +86,9 @@ int explain(const CommandLine& cl, const policy::Policy& p) {
         const auto cls = policy::classify(a);
         const bool ok = cls == policy::AddressClass::global || d.rule->allow_private;
         any = any || ok;
-        notes.push_back("dns.hosts: " + a.to_string() + " (" + std::string(policy::class_name(cls)) +
-                        ")" + (ok ? "" : ": refused, the rule does not say private: true"));
+        notes.push_back("dns.hosts: " + a.to_string() + " (" +
+                        std::string(policy::class_name(cls)) + ")" +
+                        (ok ? "" : ": refused, the rule does not say private: true"));
       }
       if (!any) {
         verdict = policy::Verdict::deny;
@@ -108,7 +109,8 @@ int explain(const CommandLine& cl, const policy::Policy& p) {
   } else {
     std::cout << "rule: default deny (no rule matches " << authority->host << ")\n";
   }
-  for (const auto& n : notes) std::cout << "note: " << n << '\n';
+  for (const auto& n : notes)
+    std::cout << "note: " << n << '\n';
   std::cout << "policy: " << policy_label(p) << '\n';
   return verdict == policy::Verdict::allow ? kExitOk : kExitDenied;
 }

@@ -62,8 +62,8 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& co
 asio::awaitable<void> relay(tcp::socket& client, tcp::socket& upstream, RelayState& state) {
   auto executor = client.get_executor();
   // Named locals, not temporaries inside co_await: GCC 12 miscompiles the latter.
-  auto up = asio::co_spawn(executor, pump(client, upstream, state.bytes_up, state, true),
-                           asio::deferred);
+  auto up =
+      asio::co_spawn(executor, pump(client, upstream, state.bytes_up, state, true), asio::deferred);
   auto down = asio::co_spawn(executor, pump(upstream, client, state.bytes_down, state, false),
                              asio::deferred);
   auto group = asio::experimental::make_parallel_group(std::move(up), std::move(down));

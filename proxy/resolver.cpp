@@ -88,7 +88,8 @@ asio::awaitable<ResolveResult> Resolver::resolve(std::string name) {
   }
   const auto now = std::chrono::steady_clock::now();
   if (auto it = cache_.find(name); it != cache_.end()) {
-    if (it->second.expires > now) co_return ResolveResult{ResolveStatus::ok, it->second.addresses, {}};
+    if (it->second.expires > now)
+      co_return ResolveResult{ResolveStatus::ok, it->second.addresses, {}};
     cache_.erase(it);
   }
 
@@ -138,8 +139,7 @@ void Resolver::on_result(void* arg, int status, int /*timeouts*/, struct ares_ad
       ttl = std::min(ttl, node->ai_ttl);
     }
     q.ttl_seconds = ttl;
-    q.result.status =
-        q.result.addresses.empty() ? ResolveStatus::not_found : ResolveStatus::ok;
+    q.result.status = q.result.addresses.empty() ? ResolveStatus::not_found : ResolveStatus::ok;
     if (q.result.addresses.empty()) q.result.detail = "no addresses";
   } else if (status == ARES_ENOTFOUND || status == ARES_ENODATA || status == ARES_ENONAME) {
     q.result.status = ResolveStatus::not_found;

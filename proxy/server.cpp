@@ -3,8 +3,8 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -40,13 +40,14 @@ tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint)
   if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(kBacklog, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + endpoint_text(endpoint) + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot listen on " + endpoint_text(endpoint) + ": " + ec.message());
   return acceptor;
 }
 
 bool out_of_resources(const boost::system::error_code& ec) {
-  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
-         ec == asio::error::no_memory;
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
 asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
@@ -80,8 +81,8 @@ void begin_stop(Worker& worker) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const policy::Policy> policy, const std::vector<tcp::endpoint>& listen,
-               unsigned threads, AuditWriter& audit) {
+Server::Server(std::shared_ptr<const policy::Policy> policy,
+               const std::vector<tcp::endpoint>& listen, unsigned threads, AuditWriter& audit) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, threads, policy, audit));
@@ -114,26 +115,30 @@ void Server::run() {
     threads.emplace_back([&, worker = w.get()] {
       worker->io.run();
       // The last worker to finish ends the control loop.
-      if (running.fetch_sub(1) == 1) asio::post(control, [&] {
-        grace.cancel();
-        signals.cancel();
-      });
+      if (running.fetch_sub(1) == 1)
+        asio::post(control, [&] {
+          grace.cancel();
+          signals.cancel();
+        });
     });
   }
 
   signals.async_wait([&](boost::system::error_code ec, int signo) {
     if (ec) return;
     std::fprintf(stderr, "fqdngate: signal %d, stopping\n", signo);
-    for (auto& w : workers_) asio::post(w->io, [worker = w.get()] { begin_stop(*worker); });
+    for (auto& w : workers_)
+      asio::post(w->io, [worker = w.get()] { begin_stop(*worker); });
     grace.expires_after(kStopGrace);
     grace.async_wait([&](boost::system::error_code gec) {
       if (gec) return;
       std::fprintf(stderr, "fqdngate: sessions still open after the grace period; closing\n");
-      for (auto& w : workers_) w->io.stop();
+      for (auto& w : workers_)
+        w->io.stop();
     });
   });
   control.run();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
 }
 
 }  // namespace fqdngate

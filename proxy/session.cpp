@@ -36,8 +36,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr auto kReplyTimeout = 5s;       // writing an error reply to a client that does not read
-constexpr auto kLingerTimeout = 2s;      // draining a refused client so our reply is not reset
+constexpr auto kReplyTimeout = 5s;   // writing an error reply to a client that does not read
+constexpr auto kLingerTimeout = 2s;  // draining a refused client so our reply is not reset
 constexpr std::size_t kLingerBytes = 64 * 1024;
 constexpr std::size_t kReadChunk = 4096;
 
@@ -106,8 +106,9 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
     if (generation != timer_generation) return;  // superseded by a newer wait
     waiting = false;
     if (phase == Phase::done) return;
-    const auto due = phase == Phase::relay ? relay.last_activity + policy->settings().limits.idle_timeout
-                                           : deadline;
+    const auto due = phase == Phase::relay
+                         ? relay.last_activity + policy->settings().limits.idle_timeout
+                         : deadline;
     if (Clock::now() < due) {
       timer.expires_at(due);
       wait();
@@ -132,7 +133,8 @@ struct Outcome {
 
 class Session {
  public:
-  explicit Session(std::shared_ptr<Tunnel> t) : t_(std::move(t)), limits_(t_->policy->settings().limits) {}
+  explicit Session(std::shared_ptr<Tunnel> t)
+      : t_(std::move(t)), limits_(t_->policy->settings().limits) {}
 
   asio::awaitable<void> run() {
     boost::system::error_code ec;
@@ -174,9 +176,9 @@ class Session {
       if (ec) {
         if (t_->stopping) co_return end(Reason::shutdown, "stopping before the request head");
         if (t_->expired) {
-          co_return co_await refuse(Reason::header_timeout, "request head not received in time",
-                                    "send the whole request head within " +
-                                        seconds_text(limits_.header_timeout));
+          co_return co_await refuse(
+              Reason::header_timeout, "request head not received in time",
+              "send the whole request head within " + seconds_text(limits_.header_timeout));
         }
         co_return end(Reason::client_reset, "client closed before sending a request head");
       }
@@ -184,9 +186,9 @@ class Session {
       if (r.status == ParseStatus::need_more) continue;
       if (r.status == ParseStatus::error) {
         if (parser.error() == HeadError::too_large) {
-          co_return co_await refuse(Reason::header_too_large, "request head too large",
-                                    "the limit is " + std::to_string(limits_.max_header_bytes) +
-                                        " bytes");
+          co_return co_await refuse(
+              Reason::header_too_large, "request head too large",
+              "the limit is " + std::to_string(limits_.max_header_bytes) + " bytes");
         }
         co_return co_await refuse(Reason::bad_request, "malformed request",
                                   std::string(parser.error_detail()));
@@ -216,7 +218,8 @@ class Session {
     if (const auto host_header = head_.header("Host"); !host_header.empty()) {
       const auto host = host_of_host_header(host_header);
       if (!host || *host != authority_.host) {
-        co_return co_await refuse(Reason::bad_request, "Host header does not match the CONNECT target",
+        co_return co_await refuse(Reason::bad_request,
+                                  "Host header does not match the CONNECT target",
                                   "Host: " + printable(host_header));
       }
     }
@@ -259,8 +262,9 @@ class Session {
       }
     }
     if (addresses_.empty()) {
-      const std::string detail = authority_.host + " resolves only to non-public addresses: " +
-                                 refused + "; the rule does not say private: true";
+      const std::string detail = authority_.host +
+                                 " resolves only to non-public addresses: " + refused +
+                                 "; the rule does not say private: true";
       audit_decision("resolve", policy::Verdict::deny, Reason::private_address, decision_.rule,
                      detail);
       co_return co_await refuse(Reason::private_address,
@@ -285,9 +289,12 @@ class Session {
   // Step 6: the whole head in one write (python-socks reads the status line from one recv).
   asio::awaitable<bool> reply_established() {
     t_->set_deadline(Phase::client_hello, limits_.client_hello_timeout);
-    auto [ec, n] = co_await asio::async_write(t_->client, asio::buffer(kConnectEstablished), kNoThrow);
+    auto [ec, n] =
+        co_await asio::async_write(t_->client, asio::buffer(kConnectEstablished), kNoThrow);
     outcome_.status = 200;
-    if (ec) co_return end(t_->stopping ? Reason::shutdown : Reason::client_reset, "client gone before the 200 was sent");
+    if (ec)
+      co_return end(t_->stopping ? Reason::shutdown : Reason::client_reset,
+                    "client gone before the 200 was sent");
     co_return true;
   }
 
@@ -309,9 +316,10 @@ class Session {
         fed = hello_.size();
         if (r.status == ParseStatus::done) break;
         if (r.status == ParseStatus::error) {
-          const Reason reason = parser.error() == HelloError::not_tls     ? Reason::not_tls
-                                : parser.error() == HelloError::too_large ? Reason::client_hello_too_large
-                                                                          : Reason::client_hello_malformed;
+          const Reason reason = parser.error() == HelloError::not_tls ? Reason::not_tls
+                                : parser.error() == HelloError::too_large
+                                    ? Reason::client_hello_too_large
+                                    : Reason::client_hello_malformed;
           co_return co_await refuse_tunnel(reason, parser.error_detail(), false);
         }
       }
@@ -334,16 +342,17 @@ class Session {
         audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule, {});
         co_return true;
       }
-      co_return co_await refuse_tunnel(Reason::no_sni,
-                                       "ClientHello has no server_name; fqdngate needs it to check the destination",
-                                       true);
+      co_return co_await refuse_tunnel(
+          Reason::no_sni,
+          "ClientHello has no server_name; fqdngate needs it to check the destination", true);
     }
     std::string why;
     const auto sni = policy::normalize_hostname(info.sni, &why);
     if (!sni || authority_.is_ip || *sni != authority_.host) {
       co_return co_await refuse_tunnel(
           Reason::sni_mismatch,
-          "SNI " + printable(info.sni) + " does not match the CONNECT host " + authority_.host, true);
+          "SNI " + printable(info.sni) + " does not match the CONNECT host " + authority_.host,
+          true);
     }
     audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule, {});
     co_return true;
@@ -355,7 +364,9 @@ class Session {
       auto [ec, n] = co_await asio::async_write(t_->upstream, asio::buffer(hello_), kNoThrow);
       t_->relay.bytes_up += n;
       if (ec) {
-        end(t_->stopping ? Reason::shutdown : t_->expired ? Reason::idle_timeout : Reason::upstream_reset,
+        end(t_->stopping  ? Reason::shutdown
+            : t_->expired ? Reason::idle_timeout
+                          : Reason::upstream_reset,
             "upstream failed while the ClientHello was forwarded");
         co_return;
       }
@@ -451,7 +462,8 @@ class Session {
   }
 
   static std::string seconds_text(std::chrono::milliseconds d) {
-    return std::to_string(d.count() / 1000) + (d.count() % 1000 ? "." + std::to_string(d.count() % 1000 / 100) : "") + " s";
+    return std::to_string(d.count() / 1000) +
+           (d.count() % 1000 ? "." + std::to_string(d.count() % 1000 / 100) : "") + " s";
   }
 
   AuditRecord base_record(std::string_view event) const {

@@ -76,8 +76,9 @@ TEST_CASE("a close line has status, byte counts and duration", "[audit]") {
         std::string::npos);
   CHECK(line.find("\"decision\":null,\"reason\":\"closed\",\"rule\":null,\"rule_source\":null") !=
         std::string::npos);
-  CHECK(line.find("\"status\":200,\"bytes_up\":1048576,\"bytes_down\":2048,\"duration_ms\":1234}") !=
-        std::string::npos);
+  CHECK(
+      line.find("\"status\":200,\"bytes_up\":1048576,\"bytes_down\":2048,\"duration_ms\":1234}") !=
+      std::string::npos);
   CHECK(line.back() == '\n');
   CHECK(line.find('\n') == line.size() - 1);
 }

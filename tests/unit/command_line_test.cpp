@@ -18,8 +18,8 @@ std::optional<CommandLine> parse(std::vector<std::string_view> args, std::string
 }  // namespace
 
 TEST_CASE("run is the default command and takes repeatable --listen", "[cli]") {
-  const auto cl = parse({"--config", "p.yaml", "--listen", "127.0.0.1:0", "--listen",
-                         "[::1]:3128", "--threads", "2"});
+  const auto cl = parse({"--config", "p.yaml", "--listen", "127.0.0.1:0", "--listen", "[::1]:3128",
+                         "--threads", "2"});
   REQUIRE(cl);
   CHECK(cl->command == Command::run);
   CHECK(cl->config == "p.yaml");
@@ -28,8 +28,8 @@ TEST_CASE("run is the default command and takes repeatable --listen", "[cli]") {
 }
 
 TEST_CASE("explain takes a target, --sni and --client", "[cli]") {
-  const auto cl = parse({"explain", "api.prefect.cloud:443", "--sni", "x.example", "--client",
-                         "10.0.0.5"});
+  const auto cl =
+      parse({"explain", "api.prefect.cloud:443", "--sni", "x.example", "--client", "10.0.0.5"});
   REQUIRE(cl);
   CHECK(cl->command == Command::explain);
   CHECK(cl->target == "api.prefect.cloud:443");

@@ -41,7 +41,8 @@ Pair connected_pair(asio::io_context& test_io, asio::io_context& relay_io) {
 std::vector<char> random_bytes(std::size_t n, unsigned seed) {
   std::mt19937 gen(seed);
   std::vector<char> out(n);
-  for (auto& c : out) c = static_cast<char>(gen());
+  for (auto& c : out)
+    c = static_cast<char>(gen());
   return out;
 }
 
@@ -70,8 +71,10 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   auto done = finished.get_future();
   auto task = relay(client.far, upstream.far, state);
   asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr e) {
-    if (e) finished.set_exception(e);
-    else finished.set_value();
+    if (e)
+      finished.set_exception(e);
+    else
+      finished.set_value();
   });
   std::thread runner([&] { relay_io.run(); });
 
