@@ -1,0 +1,36 @@
+// The policy loader's section readers: one function per top-level key. Internal to the loader.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "policy/policy.hpp"
+#include "policy/yaml_reader.hpp"
+
+namespace fqdngate::policy::sections {
+
+// A rule plus the key path it came from, for errors found after all sections are read.
+struct RuleDraft {
+  Rule rule;
+  std::string path;
+};
+
+// allow: / deny: lists of "pattern" or {host, ports[, private, tls]}.
+void read_rules(const yaml::Reader& r, const yaml::Field& f, RuleAction action,
+                std::vector<RuleDraft>& out);
+// presets: [name, ...]; records the names in `settings.presets`.
+void read_presets(const yaml::Reader& r, const yaml::Field& f, Settings& settings,
+                  std::vector<RuleDraft>& out);
+// prefect: {cloud, server_url, telemetry, github_login}; `f` is null when the key is absent
+// (defaults still apply). Fails if telemetry is blocked but `explicit_rules` allow a telemetry
+// host by name.
+void read_prefect(const yaml::Reader& r, const yaml::Field* f,
+                  const std::vector<RuleDraft>& explicit_rules, std::vector<RuleDraft>& out);
+
+void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+void read_threads(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+void read_dns(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+void read_audit(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+void read_limits(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+
+}  // namespace fqdngate::policy::sections

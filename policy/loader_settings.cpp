@@ -1,0 +1,152 @@
+// listen:, threads:, dns:, audit: and limits: -> Settings.
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
+
+#include "policy/hostname.hpp"
+#include "policy/loader_sections.hpp"
+
+namespace fqdngate::policy::sections {
+namespace {
+
+namespace ip = boost::asio::ip;
+
+std::optional<ip::address> parse_address(std::string_view text) {
+  boost::system::error_code ec;
+  const auto a = ip::make_address(text, ec);
+  if (ec) return std::nullopt;
+  return a;
+}
+
+bool parse_port(std::string_view text, unsigned min) {
+  unsigned v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return !text.empty() && ec == std::errc{} && end == text.data() + text.size() && v >= min &&
+         v <= 65535;
+}
+
+// "ip:port" or "[v6]:port"; with `port_optional`, also "ip" and a bare IPv6 address.
+bool valid_endpoint(std::string_view text, bool port_optional, unsigned min_port) {
+  if (text.starts_with('[')) {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) return false;
+    const auto host = parse_address(text.substr(1, close - 1));
+    if (!host || !host->is_v6()) return false;
+    const std::string_view rest = text.substr(close + 1);
+    if (rest.empty()) return port_optional;
+    return rest.starts_with(':') && parse_port(rest.substr(1), min_port);
+  }
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos || text.find(':', colon + 1) != std::string_view::npos) {
+    const auto host = parse_address(text);
+    return port_optional && host.has_value();
+  }
+  const auto host = parse_address(text.substr(0, colon));
+  return host && host->is_v4() && parse_port(text.substr(colon + 1), min_port);
+}
+
+std::chrono::milliseconds seconds(const yaml::Reader& r, const yaml::Field& f, std::uint64_t max) {
+  const std::string what = "a whole number of seconds 1-" + std::to_string(max);
+  return std::chrono::seconds(r.integer(f.at, f.path, 1, max, what));
+}
+
+std::size_t bytes(const yaml::Reader& r, const yaml::Field& f) {
+  constexpr std::uint64_t kMin = 1024;
+  constexpr std::uint64_t kMax = 1024 * 1024;
+  return r.integer(f.at, f.path, kMin, kMax, "a number of bytes 1024-1048576");
+}
+
+}  // namespace
+
+void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  const auto list = r.items(f.at, f.path, "a list of \"ip:port\" or \"[v6]:port\" addresses");
+  settings.listen.clear();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = yaml::index_path(f.path, i);
+    constexpr std::string_view kWhat = "\"ip:port\" or \"[v6]:port\" (port 0-65535)";
+    const std::string text = r.text(list[i], path, kWhat);
+    if (!valid_endpoint(text, false, 0)) r.expected(list[i], path, kWhat);
+    settings.listen.push_back(text);
+  }
+}
+
+void read_threads(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  settings.threads = static_cast<unsigned>(
+      r.integer(f.at, f.path, 0, 256, "a thread count 0-256 (0 = one per core)"));
+}
+
+void read_dns(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  if (f.value.IsNull()) return;
+  for (const auto& k : r.fields(f.at, f.path, {"servers", "hosts"})) {
+    if (k.key == "servers") {
+      if (k.value.IsNull()) continue;
+      const auto list = r.items(k.at, k.path, "a list of DNS server addresses");
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string path = yaml::index_path(k.path, i);
+        constexpr std::string_view kWhat = "\"ip\", \"ip:port\" or \"[v6]:port\"";
+        const std::string text = r.text(list[i], path, kWhat);
+        if (!valid_endpoint(text, true, 1)) r.expected(list[i], path, kWhat);
+        settings.dns.servers.push_back(text);
+      }
+    } else if (k.key == "hosts") {
+      if (k.value.IsNull()) continue;
+      if (!k.value.IsMap()) r.expected(k.at, k.path, "a mapping of host name to address(es)");
+      for (auto it = k.value.begin(); it != k.value.end(); ++it) {
+        const YAML::Node name_node = it->first;
+        const YAML::Node value = it->second;
+        const std::string name_text = r.text(name_node, k.path, "a host name");
+        const std::string path = yaml::child_path(k.path, name_text);
+        std::string why;
+        const auto name = normalize_hostname(name_text, &why);
+        if (!name) {
+          r.fail(name_node, path,
+                 "expected a host name, got " + yaml::describe(name_node) + ": " + why);
+        }
+        if (settings.dns.hosts.contains(*name)) {
+          r.fail(name_node, path, "host " + *name + " is listed twice");
+        }
+        std::vector<YAML::Node> items;
+        if (value.IsSequence()) {
+          items = r.items(value, path, "");
+          if (items.empty()) r.expected(value, path, "at least one IP address");
+        } else {
+          items.push_back(value);
+        }
+        auto& addresses = settings.dns.hosts[*name];
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          const std::string item_path = value.IsSequence() ? yaml::index_path(path, i) : path;
+          const auto a = parse_address(r.scalar_or_empty(items[i]));
+          if (!a) r.expected(items[i], item_path, "an IP address");
+          addresses.push_back(*a);
+        }
+      }
+    }
+  }
+}
+
+void read_audit(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  if (f.value.IsNull()) return;
+  for (const auto& k : r.fields(f.at, f.path, {"path"})) {
+    settings.audit_path = r.text(k.at, k.path, "a file path or \"-\" for stdout");
+  }
+}
+
+void read_limits(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  if (f.value.IsNull()) return;
+  constexpr std::uint64_t kHour = 3600;
+  constexpr std::uint64_t kWeek = 7 * 24 * kHour;
+  auto& l = settings.limits;
+  for (const auto& k :
+       r.fields(f.at, f.path,
+                {"header_timeout_s", "max_header_bytes", "dns_timeout_s", "connect_timeout_s",
+                 "client_hello_timeout_s", "max_client_hello_bytes", "idle_timeout_s"})) {
+    if (k.key == "header_timeout_s") l.header_timeout = seconds(r, k, kHour);
+    if (k.key == "max_header_bytes") l.max_header_bytes = bytes(r, k);
+    if (k.key == "dns_timeout_s") l.dns_timeout = seconds(r, k, 300);
+    if (k.key == "connect_timeout_s") l.connect_timeout = seconds(r, k, 300);
+    if (k.key == "client_hello_timeout_s") l.client_hello_timeout = seconds(r, k, kHour);
+    if (k.key == "max_client_hello_bytes") l.max_client_hello_bytes = bytes(r, k);
+    if (k.key == "idle_timeout_s") l.idle_timeout = seconds(r, k, kWeek);
+  }
+}
+
+}  // namespace fqdngate::policy::sections

@@ -1,0 +1,92 @@
+#include "policy/policy.hpp"
+
+#include <algorithm>
+
+#include "policy/pattern.hpp"
+
+namespace fqdngate::policy {
+namespace {
+
+bool covers_port(const Rule& r, std::uint16_t port) noexcept {
+  // An allow rule always lists its ports; a deny rule without ports covers every port.
+  if (r.ports.empty()) return r.action == RuleAction::deny;
+  return std::find(r.ports.begin(), r.ports.end(), port) != r.ports.end();
+}
+
+}  // namespace
+
+std::string SourceRef::str() const {
+  if (line <= 0) return file;
+  return file + ":" + std::to_string(line);
+}
+
+std::string Rule::describe() const {
+  std::string out = action == RuleAction::allow ? "allow " : "deny ";
+  const bool v6 = pattern.find(':') != std::string::npos;
+  out += v6 ? "[" + pattern + "]" : pattern;
+  out += ':';
+  if (ports.empty()) out += '*';
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    if (i != 0) out += ',';
+    out += std::to_string(ports[i]);
+  }
+  if (allow_private) out += " private";
+  if (tls == TlsMode::optional) out += " tls=optional";
+  out += " (" + origin + ")";
+  return out;
+}
+
+Policy::Policy(std::vector<Rule> rules, Settings settings, std::string source, std::string version)
+    : rules_(std::move(rules)),
+      settings_(std::move(settings)),
+      source_(std::move(source)),
+      version_(std::move(version)) {
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    auto& matcher = rules_[i].action == RuleAction::allow ? allow_names_ : deny_names_;
+    matcher.add(rules_[i].pattern, static_cast<std::uint32_t>(i));
+  }
+}
+
+Decision Policy::decide(const DecisionInput& in) const noexcept {
+  char ip_buf[kCanonicalIpBufferSize];
+  const std::size_t ip_len = canonical_ip(in.host, ip_buf);
+  const std::string_view host = ip_len != 0 ? std::string_view(ip_buf, ip_len) : in.host;
+  // An IP literal is decided only by rules naming that exact address: the visitor stops before
+  // the wildcard specificities (which are shorter than the exact match's host.size() + 1).
+  const auto exact_only = [&](std::size_t specificity) {
+    return ip_len == 0 || specificity > host.size();
+  };
+
+  const Rule* deny = nullptr;
+  deny_names_.for_each_match(host, [&](std::uint32_t i, std::size_t specificity) {
+    if (!exact_only(specificity)) return false;
+    if (!covers_port(rules_[i], in.port)) return true;
+    deny = &rules_[i];
+    return false;
+  });
+  if (deny != nullptr) return Decision{Verdict::deny, Reason::denylisted, deny};
+
+  const Rule* best = nullptr;
+  std::size_t best_specificity = 0;
+  const Rule* most_specific = nullptr;
+  allow_names_.for_each_match(host, [&](std::uint32_t i, std::size_t specificity) {
+    if (!exact_only(specificity)) return false;
+    if (best != nullptr && specificity < best_specificity) return false;
+    const Rule& r = rules_[i];
+    if (most_specific == nullptr) most_specific = &r;
+    if (!covers_port(r, in.port)) return true;
+    // Same specificity: private: true wins, then the earliest rule (values come in file order).
+    if (best == nullptr || (r.allow_private && !best->allow_private)) {
+      best = &r;
+      best_specificity = specificity;
+    }
+    return true;
+  });
+  if (best != nullptr) return Decision{Verdict::allow, Reason::allowlisted, best};
+  if (most_specific != nullptr)
+    return Decision{Verdict::deny, Reason::port_not_allowed, most_specific};
+  return Decision{Verdict::deny, ip_len != 0 ? Reason::ip_literal : Reason::not_allowlisted,
+                  nullptr};
+}
+
+}  // namespace fqdngate::policy

@@ -1,0 +1,198 @@
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "policy/policy.hpp"
+
+using fqdngate::Reason;
+using fqdngate::policy::Decision;
+using fqdngate::policy::DecisionInput;
+using fqdngate::policy::Policy;
+using fqdngate::policy::Rule;
+using fqdngate::policy::RuleAction;
+using fqdngate::policy::Settings;
+using fqdngate::policy::Verdict;
+
+namespace {
+
+Rule allow(std::string pattern, std::vector<std::uint16_t> ports = {443}, bool priv = false) {
+  Rule r;
+  r.action = RuleAction::allow;
+  r.pattern = std::move(pattern);
+  r.ports = std::move(ports);
+  r.allow_private = priv;
+  r.origin = "allow";
+  return r;
+}
+
+Rule deny(std::string pattern, std::vector<std::uint16_t> ports = {}) {
+  Rule r;
+  r.action = RuleAction::deny;
+  r.pattern = std::move(pattern);
+  r.ports = std::move(ports);
+  r.origin = "deny";
+  return r;
+}
+
+Policy make(std::vector<Rule> rules) {
+  // Each rule's line is its position, so a failing check can say which rule decided.
+  for (std::size_t i = 0; i < rules.size(); ++i)
+    rules[i].where = {"t.yaml", int(i) + 1, 1};
+  return Policy(std::move(rules), Settings{}, "t.yaml", "test");
+}
+
+struct Expect {
+  const char* host;
+  std::uint16_t port;
+  Verdict verdict;
+  Reason reason;
+  int rule_line;  // 0: no rule
+};
+
+void check_table(const Policy& p, std::initializer_list<Expect> table) {
+  for (const auto& e : table) {
+    INFO(e.host << ":" << e.port);
+    const Decision d = p.decide(DecisionInput{e.host, e.port, std::nullopt});
+    CHECK(d.verdict == e.verdict);
+    CHECK(fqdngate::reason_name(d.reason) == fqdngate::reason_name(e.reason));
+    CHECK((d.rule == nullptr ? 0 : d.rule->where.line) == e.rule_line);
+  }
+}
+
+constexpr auto A = Verdict::allow;
+constexpr auto D = Verdict::deny;
+
+}  // namespace
+
+TEST_CASE("deny rules win over allow rules, exact or wildcard", "[policy]") {
+  const Policy p = make({
+      allow("*.example.com"),       // 1
+      allow("bad.example.com"),     // 2
+      deny("bad.example.com"),      // 3
+      deny("*.evil.example.com"),   // 4
+      allow("x.evil.example.com"),  // 5
+  });
+  check_table(p, {
+                     {"good.example.com", 443, A, Reason::allowlisted, 1},
+                     {"bad.example.com", 443, D, Reason::denylisted, 3},
+                     {"bad.example.com", 8443, D, Reason::denylisted, 3},
+                     {"x.evil.example.com", 443, D, Reason::denylisted, 4},
+                     {"evil.example.com", 443, A, Reason::allowlisted, 1},
+                 });
+}
+
+TEST_CASE("deny rules with ports deny only those ports", "[policy]") {
+  const Policy p = make({
+      allow("api.example.com", {443, 8443}),  // 1
+      deny("api.example.com", {8443}),        // 2
+      deny("*.example.com", {22}),            // 3
+  });
+  check_table(p, {
+                     {"api.example.com", 443, A, Reason::allowlisted, 1},
+                     {"api.example.com", 8443, D, Reason::denylisted, 2},
+                     {"api.example.com", 22, D, Reason::denylisted, 3},
+                     {"api.example.com", 80, D, Reason::port_not_allowed, 1},
+                     {"other.example.com", 443, D, Reason::not_allowlisted, 0},
+                 });
+}
+
+TEST_CASE("an allow rule allows only its ports", "[policy]") {
+  const Policy p = make({
+      allow("registry.internal.example", {443, 5000}),  // 1
+      allow("plain.example"),                           // 2
+  });
+  check_table(p, {
+                     {"registry.internal.example", 443, A, Reason::allowlisted, 1},
+                     {"registry.internal.example", 5000, A, Reason::allowlisted, 1},
+                     {"registry.internal.example", 5001, D, Reason::port_not_allowed, 1},
+                     {"plain.example", 443, A, Reason::allowlisted, 2},
+                     {"plain.example", 80, D, Reason::port_not_allowed, 2},
+                     {"nothing.example", 443, D, Reason::not_allowlisted, 0},
+                 });
+}
+
+TEST_CASE("the most specific rule that allows the port decides", "[policy]") {
+  const Policy p = make({
+      allow("*.example.com", {443}),                   // 1
+      allow("*.b.example.com", {8443}),                // 2
+      allow("a.b.example.com", {9000}),                // 3
+      allow("*.c.example.com", {443}, /*priv*/ true),  // 4
+      allow("c.example.com", {443}),                   // 5
+  });
+  check_table(p, {
+                     {"a.b.example.com", 9000, A, Reason::allowlisted, 3},
+                     {"a.b.example.com", 8443, A, Reason::allowlisted, 2},
+                     {"a.b.example.com", 443, A, Reason::allowlisted, 1},
+                     {"a.b.example.com", 1, D, Reason::port_not_allowed, 3},
+                     {"x.b.example.com", 443, A, Reason::allowlisted, 1},
+                     {"x.b.example.com", 80, D, Reason::port_not_allowed, 2},
+                     {"x.c.example.com", 443, A, Reason::allowlisted, 4},
+                     {"c.example.com", 443, A, Reason::allowlisted, 5},
+                     {"example.com", 443, D, Reason::not_allowlisted, 0},
+                 });
+}
+
+TEST_CASE("on a tie a private rule wins, then the earliest", "[policy]") {
+  const Policy p = make({
+      allow("db.example.com"),                        // 1
+      allow("db.example.com", {443}, /*priv*/ true),  // 2
+      allow("db.example.com", {443}, /*priv*/ true),  // 3
+      allow("web.example.com", {443, 80}),            // 4
+      allow("web.example.com"),                       // 5
+      allow("*.example.com"),                         // 6
+      allow("*.example.com", {443}, /*priv*/ true),   // 7
+  });
+  check_table(p, {
+                     {"db.example.com", 443, A, Reason::allowlisted, 2},
+                     {"web.example.com", 443, A, Reason::allowlisted, 4},
+                     {"web.example.com", 80, A, Reason::allowlisted, 4},
+                     {"other.example.com", 443, A, Reason::allowlisted, 7},
+                 });
+  const auto d = p.decide(DecisionInput{"db.example.com", 443, std::nullopt});
+  REQUIRE(d.rule != nullptr);
+  CHECK(d.rule->allow_private);
+}
+
+TEST_CASE("IP literals are decided only by rules naming that address", "[policy]") {
+  const Policy p = make({
+      allow("203.0.113.5", {443, 8443}),  // 1
+      deny("192.0.2.1"),                  // 2
+      allow("192.0.2.1"),                 // 3
+      allow("2001:db8::1"),               // 4
+      allow("*.0.113.6"),                 // 5: a name pattern never matches an address
+      allow("*.example.com"),             // 6
+  });
+  check_table(p, {
+                     {"203.0.113.5", 443, A, Reason::allowlisted, 1},
+                     {"203.0.113.5", 8443, A, Reason::allowlisted, 1},
+                     {"203.0.113.5", 80, D, Reason::port_not_allowed, 1},
+                     {"192.0.2.1", 443, D, Reason::denylisted, 2},
+                     {"198.51.100.1", 443, D, Reason::ip_literal, 0},
+                     {"203.0.113.6", 443, D, Reason::ip_literal, 0},
+                     {"2001:db8::1", 443, A, Reason::allowlisted, 4},
+                     {"2001:DB8:0:0::1", 443, A, Reason::allowlisted, 4},
+                     {"2001:db8::2", 443, D, Reason::ip_literal, 0},
+                 });
+}
+
+TEST_CASE("a policy without rules denies everything", "[policy]") {
+  const Policy p = make({});
+  check_table(p, {
+                     {"api.prefect.cloud", 443, D, Reason::not_allowlisted, 0},
+                     {"127.0.0.1", 443, D, Reason::ip_literal, 0},
+                 });
+}
+
+TEST_CASE("rules describe themselves in one line", "[policy]") {
+  Rule r = allow("registry.internal.example", {443, 5000}, true);
+  r.tls = fqdngate::policy::TlsMode::optional;
+  CHECK(r.describe() == "allow registry.internal.example:443,5000 private tls=optional (allow)");
+  Rule s3 = allow("*.s3.amazonaws.com");
+  s3.origin = "preset:s3";
+  CHECK(s3.describe() == "allow *.s3.amazonaws.com:443 (preset:s3)");
+  CHECK(deny("*.evil.example").describe() == "deny *.evil.example:* (deny)");
+  CHECK(allow("2001:db8::1").describe() == "allow [2001:db8::1]:443 (allow)");
+  CHECK((fqdngate::policy::SourceRef{"p.yaml", 12, 5}.str()) == "p.yaml:12");
+}
