@@ -9,10 +9,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "proxy/byte_reader.hpp"
 #include "proxy/parse_status.hpp"
 
 namespace fqdngate {
@@ -28,9 +30,9 @@ struct ClientHelloInfo {
 
 enum class HelloError {
   none,
-  not_tls,      // first byte is not a TLS handshake record (incl. SSLv2-style hellos)
-  malformed,    // bad lengths, wrong handshake type, bad extension framing, >1 host_name
-  too_large,    // handshake message larger than max_bytes
+  not_tls,    // first byte is not a TLS handshake record (incl. SSLv2-style hellos)
+  malformed,  // bad lengths, wrong handshake type, bad extension framing, >1 host_name
+  too_large,  // handshake message larger than max_bytes
 };
 
 class ClientHelloParser {
@@ -44,12 +46,19 @@ class ClientHelloParser {
   const char* error_detail() const noexcept { return detail_; }
 
  private:
-  // implementation state: record header bytes, handshake buffer, counters
+  FeedResult fail(HelloError e, const char* detail, std::size_t consumed);
+  bool set_error(HelloError e, const char* detail);
+  bool parse_message();
+  bool parse_server_name(ByteReader data);
+  bool parse_alpn(ByteReader data);
+
   std::size_t max_bytes_;
   std::uint8_t record_header_[5]{};
   std::size_t record_header_have_ = 0;
-  std::size_t record_remaining_ = 0;
-  std::vector<std::uint8_t> handshake_;
+  std::size_t record_remaining_ = 0;  // body bytes of the current record still to come
+  bool seen_record_ = false;
+  std::optional<std::size_t> message_length_;  // once the handshake header is complete
+  std::vector<std::uint8_t> handshake_;        // header + body, at most 4 + max_bytes_
   ClientHelloInfo info_;
   HelloError error_ = HelloError::none;
   const char* detail_ = "";

@@ -17,8 +17,8 @@
 namespace fqdngate {
 
 struct RequestHead {
-  std::string method;   // case-sensitive token as sent ("CONNECT")
-  std::string target;   // request-target as sent ("api.prefect.cloud:443")
+  std::string method;     // case-sensitive token as sent ("CONNECT")
+  std::string target;     // request-target as sent ("api.prefect.cloud:443")
   int version_minor = 1;  // HTTP/1.<minor>
   std::vector<std::pair<std::string, std::string>> headers;  // names as sent, values trimmed
   // First value of a header, case-insensitive name; empty view when absent.
@@ -27,11 +27,11 @@ struct RequestHead {
 
 enum class HeadError {
   none,
-  too_large,          // head exceeds max_bytes
-  bad_request_line,   // not "METHOD SP target SP HTTP/1.x"
-  bad_version,        // not HTTP/1.0 or HTTP/1.1
-  bad_header,         // header line without ':', bad name token, obs-fold, bare CR, NUL
-  too_many_headers,   // more than max_headers lines
+  too_large,         // head exceeds max_bytes
+  bad_request_line,  // not "METHOD SP target SP HTTP/1.x"
+  bad_version,       // not HTTP/1.0 or HTTP/1.1
+  bad_header,        // header line without ':', bad name token, obs-fold, bare CR, NUL
+  too_many_headers,  // more than max_headers lines
 };
 
 class RequestHeadParser {
@@ -45,12 +45,19 @@ class RequestHeadParser {
   std::string_view error_detail() const noexcept { return detail_; }  // for the 400 body
 
  private:
-  // implementation state: line buffer, counters
+  FeedResult fail(HeadError e, std::string detail, std::size_t consumed);
+  bool set_error(HeadError e, std::string detail);
+  bool finish_line();
+  bool request_line(std::string_view line);
+  bool header_line(std::string_view line);
+
   std::size_t max_bytes_;
   std::size_t max_headers_;
-  std::size_t total_ = 0;
-  std::string line_;
+  std::size_t total_ = 0;  // bytes of head seen so far, CRLFs included
+  std::string line_;       // the current line without its CRLF; bounded by max_bytes_
+  bool pending_cr_ = false;
   bool first_line_done_ = false;
+  bool done_ = false;
   RequestHead head_;
   HeadError error_ = HeadError::none;
   std::string detail_;

@@ -100,8 +100,8 @@ Server::Server(std::shared_ptr<const policy::Policy> policy,
 }
 
 void Server::run() {
-  asio::io_context control(1);
-  asio::signal_set signals(control, SIGINT, SIGTERM);
+  auto& control = control_;
+  auto& signals = signals_;
   asio::steady_timer grace(control);
   std::atomic<unsigned> running{static_cast<unsigned>(workers_.size())};
 

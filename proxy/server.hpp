@@ -5,7 +5,9 @@
 // SIGTERM, then stops accepting, ends open tunnels (their close lines are written) and returns.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <memory>
 #include <vector>
 
@@ -27,6 +29,10 @@ class Server {
   void run();
 
  private:
+  // Installed before any listener exists, so a signal sent as soon as the "listening" line is
+  // printed still stops the proxy cleanly.
+  boost::asio::io_context control_{1};
+  boost::asio::signal_set signals_{control_, SIGINT, SIGTERM};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<boost::asio::ip::tcp::endpoint> bound_;
 };

@@ -143,7 +143,10 @@ class Session {
     if (!ec) client_address_ = remote.address();
     t_->client.set_option(tcp::no_delay(true), ec);
     try {
-      co_await steps();
+      auto all_steps = steps();
+      co_await std::move(all_steps);
+      auto answer = answer_refusal();
+      co_await std::move(answer);
     } catch (const std::exception& e) {
       outcome_.reason = Reason::internal_error;
       outcome_.detail = e.what();
@@ -156,14 +159,44 @@ class Session {
   }
 
  private:
+  // Each step's awaitable is a named local: GCC 12 miscompiles a coroutine call that is a
+  // temporary inside a co_await expression.
   asio::awaitable<void> steps() {
-    if (!co_await read_request()) co_return;
-    if (!co_await decide()) co_return;
-    if (!co_await resolve()) co_return;
-    if (!co_await connect()) co_return;
-    if (!co_await reply_established()) co_return;
-    if (!co_await inspect_client_hello()) co_return;
-    co_await forward_and_relay();
+    auto request = read_request();
+    if (!co_await std::move(request)) co_return;
+    auto decision = decide();
+    if (!co_await std::move(decision)) co_return;
+    auto resolution = resolve();
+    if (!co_await std::move(resolution)) co_return;
+    auto connection = connect();
+    if (!co_await std::move(connection)) co_return;
+    auto reply = reply_established();
+    if (!co_await std::move(reply)) co_return;
+    auto hello = inspect_client_hello();
+    if (!co_await std::move(hello)) co_return;
+    auto tunnel = forward_and_relay();
+    co_await std::move(tunnel);
+  }
+
+  // The single place where a refusal is written: the reply prepared by refuse() or
+  // refuse_tunnel(), then a lingering close so the client reads it instead of a reset.
+  asio::awaitable<void> answer_refusal() {
+    if (!refused_) co_return;
+    if (!reply_.empty()) {
+      t_->set_deadline(Phase::reply, kReplyTimeout);
+      auto [ec, n] = co_await asio::async_write(t_->client, asio::buffer(reply_), kNoThrow);
+      if (ec) co_return;
+    }
+    boost::system::error_code ignored;
+    t_->client.shutdown(tcp::socket::shutdown_send, ignored);
+    t_->set_deadline(Phase::linger, kLingerTimeout);
+    std::array<char, kReadChunk> buf;
+    std::size_t drained = 0;
+    while (drained < kLingerBytes) {
+      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
+      if (ec) break;
+      drained += n;
+    }
   }
 
   // Step 2: the request head, bounded in size by the parser and in time by one deadline.
@@ -176,7 +209,7 @@ class Session {
       if (ec) {
         if (t_->stopping) co_return end(Reason::shutdown, "stopping before the request head");
         if (t_->expired) {
-          co_return co_await refuse(
+          co_return refuse(
               Reason::header_timeout, "request head not received in time",
               "send the whole request head within " + seconds_text(limits_.header_timeout));
         }
@@ -186,12 +219,11 @@ class Session {
       if (r.status == ParseStatus::need_more) continue;
       if (r.status == ParseStatus::error) {
         if (parser.error() == HeadError::too_large) {
-          co_return co_await refuse(
-              Reason::header_too_large, "request head too large",
-              "the limit is " + std::to_string(limits_.max_header_bytes) + " bytes");
+          co_return refuse(Reason::header_too_large, "request head too large",
+                           "the limit is " + std::to_string(limits_.max_header_bytes) + " bytes");
         }
-        co_return co_await refuse(Reason::bad_request, "malformed request",
-                                  std::string(parser.error_detail()));
+        co_return refuse(Reason::bad_request, "malformed request",
+                         std::string(parser.error_detail()));
       }
       early_.assign(reinterpret_cast<const std::uint8_t*>(buf.data()) + r.consumed,
                     reinterpret_cast<const std::uint8_t*>(buf.data()) + n);
@@ -204,30 +236,29 @@ class Session {
   asio::awaitable<bool> decide() {
     method_ = head_.method;
     if (head_.method != "CONNECT") {
-      co_return co_await refuse(Reason::method_not_allowed,
-                                "method " + printable(head_.method) + " is not supported",
-                                "fqdngate tunnels HTTPS: use it as an https proxy (CONNECT)");
+      co_return refuse(Reason::method_not_allowed,
+                       "method " + printable(head_.method) + " is not supported",
+                       "fqdngate tunnels HTTPS: use it as an https proxy (CONNECT)");
     }
     std::string why;
     auto authority = parse_connect_authority(head_.target, &why);
     if (!authority) {
-      co_return co_await refuse(Reason::bad_request,
-                                "bad CONNECT target \"" + printable(head_.target) + "\"", why);
+      co_return refuse(Reason::bad_request,
+                       "bad CONNECT target \"" + printable(head_.target) + "\"", why);
     }
     authority_ = std::move(*authority);
     if (const auto host_header = head_.header("Host"); !host_header.empty()) {
       const auto host = host_of_host_header(host_header);
       if (!host || *host != authority_.host) {
-        co_return co_await refuse(Reason::bad_request,
-                                  "Host header does not match the CONNECT target",
-                                  "Host: " + printable(host_header));
+        co_return refuse(Reason::bad_request, "Host header does not match the CONNECT target",
+                         "Host: " + printable(host_header));
       }
     }
     decision_ = t_->policy->decide(
         policy::DecisionInput{authority_.host, authority_.port, client_address_});
     audit_decision("connect", decision_.verdict, decision_.reason, decision_.rule, {});
     if (decision_.verdict == policy::Verdict::deny) {
-      co_return co_await refuse(decision_.reason, denial_summary(), denial_detail());
+      co_return refuse(decision_.reason, denial_summary(), denial_detail());
     }
     co_return true;
   }
@@ -239,15 +270,15 @@ class Session {
     if (authority_.is_ip) {
       found.push_back(asio::ip::make_address(authority_.host));
     } else {
-      auto result = co_await t_->worker.resolver.resolve(authority_.host);
+      auto lookup = t_->worker.resolver.resolve(authority_.host);
+      auto result = co_await std::move(lookup);
       if (t_->stopping) co_return end(Reason::shutdown, "stopping during DNS resolution");
       if (result.status == ResolveStatus::timeout) {
-        co_return co_await refuse(Reason::dns_timeout, "no DNS answer for " + authority_.host,
-                                  result.detail);
+        co_return refuse(Reason::dns_timeout, "no DNS answer for " + authority_.host,
+                         result.detail);
       }
       if (result.status != ResolveStatus::ok) {
-        co_return co_await refuse(Reason::dns_failure, "cannot resolve " + authority_.host,
-                                  result.detail);
+        co_return refuse(Reason::dns_failure, "cannot resolve " + authority_.host, result.detail);
       }
       found = std::move(result.addresses);
     }
@@ -267,8 +298,8 @@ class Session {
                                  "; the rule does not say private: true";
       audit_decision("resolve", policy::Verdict::deny, Reason::private_address, decision_.rule,
                      detail);
-      co_return co_await refuse(Reason::private_address,
-                                "CONNECT " + target_text() + " denied: private_address", detail);
+      co_return refuse(Reason::private_address,
+                       "CONNECT " + target_text() + " denied: private_address", detail);
     }
     co_return true;
   }
@@ -276,11 +307,11 @@ class Session {
   // Step 5.
   asio::awaitable<bool> connect() {
     t_->set_deadline(Phase::connect, limits_.connect_timeout);
-    auto result = co_await connect_first(t_->upstream, addresses_, authority_.port, t_->expired);
+    auto attempt = connect_first(t_->upstream, addresses_, authority_.port, t_->expired);
+    auto result = co_await std::move(attempt);
     if (t_->stopping) co_return end(Reason::shutdown, "stopping during upstream connect");
     if (!result.ok) {
-      co_return co_await refuse(result.failure, "cannot connect to " + target_text(),
-                                result.detail);
+      co_return refuse(result.failure, "cannot connect to " + target_text(), result.detail);
     }
     upstream_text_ = endpoint_text(result.endpoint);
     co_return true;
@@ -320,15 +351,15 @@ class Session {
                                 : parser.error() == HelloError::too_large
                                     ? Reason::client_hello_too_large
                                     : Reason::client_hello_malformed;
-          co_return co_await refuse_tunnel(reason, parser.error_detail(), false);
+          co_return refuse_tunnel(reason, parser.error_detail(), false);
         }
       }
       auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
       if (ec) {
         if (t_->stopping) co_return end(Reason::shutdown, "stopping before the ClientHello");
         if (t_->expired) {
-          co_return co_await refuse_tunnel(Reason::client_hello_timeout,
-                                           "ClientHello not received in time", false);
+          co_return refuse_tunnel(Reason::client_hello_timeout, "ClientHello not received in time",
+                                  false);
         }
         co_return end(Reason::client_reset, "client closed before sending a ClientHello");
       }
@@ -342,14 +373,14 @@ class Session {
         audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule, {});
         co_return true;
       }
-      co_return co_await refuse_tunnel(
+      co_return refuse_tunnel(
           Reason::no_sni,
           "ClientHello has no server_name; fqdngate needs it to check the destination", true);
     }
     std::string why;
     const auto sni = policy::normalize_hostname(info.sni, &why);
     if (!sni || authority_.is_ip || *sni != authority_.host) {
-      co_return co_await refuse_tunnel(
+      co_return refuse_tunnel(
           Reason::sni_mismatch,
           "SNI " + printable(info.sni) + " does not match the CONNECT host " + authority_.host,
           true);
@@ -374,7 +405,8 @@ class Session {
     }
     t_->relay.last_activity = Clock::now();
     t_->set_deadline(Phase::relay, limits_.idle_timeout);
-    co_await relay(t_->client, t_->upstream, t_->relay);
+    auto both_ways = relay(t_->client, t_->upstream, t_->relay);
+    co_await std::move(both_ways);
     if (t_->stopping) {
       outcome_.reason = Reason::shutdown;
     } else if (t_->expired) {
@@ -384,46 +416,27 @@ class Session {
     }
   }
 
-  // An answer before the tunnel exists: status, reason header, one-line body; then a lingering
-  // close so the client reads the reply instead of a reset.
-  asio::awaitable<bool> refuse(Reason reason, std::string summary, std::string detail) {
+  // An answer before the tunnel exists: status, reason header, one-line body.
+  bool refuse(Reason reason, std::string summary, std::string detail) {
     outcome_.reason = reason;
     outcome_.status = http_status_for(reason);
     outcome_.detail = detail.empty() ? summary : summary + ": " + detail;
-    const std::string reply = error_response(reason, summary, detail);
-    t_->set_deadline(Phase::reply, kReplyTimeout);
-    auto [ec, n] = co_await asio::async_write(t_->client, asio::buffer(reply), kNoThrow);
-    if (!ec) co_await linger();
-    co_return false;
+    reply_ = error_response(reason, summary, detail);
+    refused_ = true;
+    return false;
   }
 
   // After the 200 the client speaks TLS: refuse with a TLS alert (or just close), and send
   // nothing upstream.
-  asio::awaitable<bool> refuse_tunnel(Reason reason, std::string detail, bool send_alert) {
+  bool refuse_tunnel(Reason reason, std::string detail, bool send_alert) {
     audit_decision("tls", policy::Verdict::deny, reason, decision_.rule, detail);
     outcome_.reason = reason;
     outcome_.detail = std::move(detail);
     boost::system::error_code ignored;
     t_->upstream.close(ignored);
-    if (send_alert) {
-      t_->set_deadline(Phase::reply, kReplyTimeout);
-      co_await asio::async_write(t_->client, asio::buffer(kTlsAccessDeniedAlert), kNoThrow);
-    }
-    co_await linger();
-    co_return false;
-  }
-
-  asio::awaitable<void> linger() {
-    boost::system::error_code ignored;
-    t_->client.shutdown(tcp::socket::shutdown_send, ignored);
-    t_->set_deadline(Phase::linger, kLingerTimeout);
-    std::array<char, kReadChunk> buf;
-    std::size_t drained = 0;
-    while (drained < kLingerBytes) {
-      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
-      if (ec) break;
-      drained += n;
-    }
+    if (send_alert) reply_.assign(kTlsAccessDeniedAlert.begin(), kTlsAccessDeniedAlert.end());
+    refused_ = true;
+    return false;
   }
 
   bool end(Reason reason, std::string detail) {
@@ -517,11 +530,14 @@ class Session {
   std::vector<std::uint8_t> early_;  // bytes that arrived behind the request head
   std::vector<std::uint8_t> hello_;  // the raw ClientHello, forwarded unchanged
   Outcome outcome_;
+  bool refused_ = false;
+  std::string reply_;  // what answer_refusal() sends
 };
 
 asio::awaitable<void> run_session(std::shared_ptr<Tunnel> tunnel) {
   Session session(tunnel);
-  co_await session.run();
+  auto run = session.run();
+  co_await std::move(run);
   tunnel->worker.live.erase(tunnel.get());
 }
 
