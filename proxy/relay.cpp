@@ -18,6 +18,22 @@ namespace {
 
 constexpr std::size_t kChunk = 16 * 1024;
 
+// A reset is how many clients (curl, browsers) end a finished connection, so it ends the tunnel
+// as "closed" with a note; other errors say which side failed.
+void record_failure(RelayState& state, const boost::system::error_code& ec, bool client_side) {
+  // operation_aborted means the deadline or the other direction ended us: it set the reason.
+  if (ec == asio::error::operation_aborted || state.end != Reason::closed || !state.note.empty()) {
+    return;
+  }
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+      ec == asio::error::connection_aborted) {
+    state.note = client_side ? "client reset the connection" : "upstream reset the connection";
+  } else {
+    state.end = client_side ? Reason::client_reset : Reason::upstream_reset;
+    state.note = (client_side ? "client: " : "upstream: ") + ec.message();
+  }
+}
+
 void end_both(tcp::socket& a, tcp::socket& b) {
   boost::system::error_code ignored;
   a.cancel(ignored);
@@ -37,10 +53,7 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& co
       co_return;
     }
     if (rec) {
-      // operation_aborted means the deadline or the other direction ended us: it set the reason.
-      if (rec != asio::error::operation_aborted && state.end == Reason::closed) {
-        state.end = from_is_client ? Reason::client_reset : Reason::upstream_reset;
-      }
+      record_failure(state, rec, from_is_client);
       end_both(from, to);
       co_return;
     }
@@ -48,9 +61,7 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& co
     auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), token);
     counter += written;
     if (wec) {
-      if (wec != asio::error::operation_aborted && state.end == Reason::closed) {
-        state.end = from_is_client ? Reason::upstream_reset : Reason::client_reset;
-      }
+      record_failure(state, wec, !from_is_client);
       end_both(from, to);
       co_return;
     }

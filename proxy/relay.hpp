@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "policy/reason.hpp"
 
@@ -18,7 +19,8 @@ struct RelayState {
   std::uint64_t bytes_up = 0;    // client -> upstream
   std::uint64_t bytes_down = 0;  // upstream -> client
   std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
-  Reason end = Reason::closed;  // first failure seen, or closed
+  Reason end = Reason::closed;  // first failure seen, or closed (a reset counts as closed)
+  std::string note;             // how it ended, when not by FIN both ways
 };
 
 boost::asio::awaitable<void> relay(boost::asio::ip::tcp::socket& client,

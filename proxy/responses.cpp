@@ -70,8 +70,9 @@ void append_line(std::string& out, std::string_view text) {
 
 std::string error_response(Reason r, std::string_view summary, std::string_view detail) {
   const int status = http_status_for(r);
+  // The reason code is in the body too: many clients show the body but not the headers.
   std::string body = "fqdngate: ";
-  append_line(body, summary);
+  append_line(body, std::string(summary) + " (" + std::string(reason_name(r)) + ")");
   if (!detail.empty()) append_line(body, detail);
 
   std::string out;

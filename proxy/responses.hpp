@@ -18,7 +18,8 @@ inline constexpr std::string_view kConnectEstablished =
 // HTTP status for a reason that is answered before the tunnel is established.
 int http_status_for(Reason r) noexcept;
 
-// "HTTP/1.1 403 Forbidden\r\n...X-Fqdngate-Reason: <code>\r\n\r\nfqdngate: <summary>\n<detail>\n".
+// "HTTP/1.1 403 Forbidden\r\n...X-Fqdngate-Reason: <code>\r\n\r\n"
+// "fqdngate: <summary> (<code>)\n<detail>\n".
 // `summary` and `detail` are single lines (control bytes are replaced).
 std::string error_response(Reason r, std::string_view summary, std::string_view detail);
 

@@ -298,8 +298,7 @@ class Session {
                                  "; the rule does not say private: true";
       audit_decision("resolve", policy::Verdict::deny, Reason::private_address, decision_.rule,
                      detail);
-      co_return refuse(Reason::private_address,
-                       "CONNECT " + target_text() + " denied: private_address", detail);
+      co_return refuse(Reason::private_address, "CONNECT " + target_text() + " denied", detail);
     }
     co_return true;
   }
@@ -413,6 +412,7 @@ class Session {
       outcome_.reason = Reason::idle_timeout;
     } else {
       outcome_.reason = t_->relay.end;
+      outcome_.detail = t_->relay.note;
     }
   }
 
@@ -451,9 +451,7 @@ class Session {
            ":" + std::to_string(authority_.port);
   }
 
-  std::string denial_summary() const {
-    return "CONNECT " + target_text() + " denied: " + std::string(reason_name(decision_.reason));
-  }
+  std::string denial_summary() const { return "CONNECT " + target_text() + " denied"; }
 
   std::string denial_detail() const {
     if (decision_.rule == nullptr) {

@@ -105,7 +105,7 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   CHECK(state.end == Reason::closed);
 }
 
-TEST_CASE("a reset on one side ends both directions", "[relay]") {
+TEST_CASE("a reset on one side ends both directions and is noted", "[relay]") {
   asio::io_context test_io;
   asio::io_context relay_io(1);
   auto client = connected_pair(test_io, relay_io);
@@ -125,5 +125,6 @@ TEST_CASE("a reset on one side ends both directions", "[relay]") {
 
   REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   runner.join();
-  CHECK(state.end == Reason::upstream_reset);
+  CHECK(state.end == Reason::closed);
+  CHECK(state.note == "upstream reset the connection");
 }

@@ -25,7 +25,8 @@ TEST_CASE("an error reply is a complete response with the reason in header and b
           "[responses]") {
   const auto reply = error_response(Reason::not_allowlisted, "CONNECT example.com:443 denied",
                                     "rule: default deny");
-  const std::string body = "fqdngate: CONNECT example.com:443 denied\nrule: default deny\n";
+  const std::string body =
+      "fqdngate: CONNECT example.com:443 denied (not_allowlisted)\nrule: default deny\n";
   CHECK(reply ==
         "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
             std::to_string(body.size()) +
@@ -44,7 +45,8 @@ TEST_CASE("client-controlled text cannot inject headers or lines", "[responses]"
   const auto body_start = reply.find("\r\n\r\n");
   REQUIRE(body_start != std::string::npos);
   CHECK(reply.find("\r\nSet-Cookie") == std::string::npos);
-  CHECK(reply.substr(body_start + 4) == "fqdngate: bad target \"a??Set-Cookie: x\"\nwhy??\n");
+  CHECK(reply.substr(body_start + 4) ==
+        "fqdngate: bad target \"a??Set-Cookie: x\" (bad_request)\nwhy??\n");
 }
 
 TEST_CASE("the 200 and the TLS alert are the exact wire bytes", "[responses]") {
