@@ -7,7 +7,7 @@ namespace {
 constexpr std::string_view kDefaultPolicy =
     R"yaml(# fqdngate policy: which host names clients may reach through CONNECT.
 # This is the built-in default. Save it (fqdngate print-default > policy.yaml), edit it, check it
-# with `fqdngate check policy.yaml`, and run with that file.
+# with `fqdngate check --config policy.yaml`, and run with that file.
 #
 # Everything not allowed below is denied. Deny rules win over allow rules.
 

@@ -10,6 +10,7 @@
 #include "policy/hostname.hpp"
 #include "policy/loader.hpp"
 #include "policy/policy_summary.hpp"
+#include "policy/profiles.hpp"
 #include "proxy/audit_writer.hpp"
 #include "proxy/authority.hpp"
 #include "proxy/command_line.hpp"
@@ -43,6 +44,10 @@ std::string policy_label(const policy::Policy& p) {
 
 int check(const policy::Policy& p) {
   std::cout << policy::summarize_policy(p);
+  std::cout << "presets available:";
+  for (const auto& preset : policy::presets())
+    std::cout << ' ' << preset.name;
+  std::cout << '\n';
   std::cout << "policy OK: " << policy_label(p) << '\n';
   return kExitOk;
 }
