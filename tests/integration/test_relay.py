@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 import unittest
 
 from harness import clients
@@ -84,6 +85,64 @@ dns:
         expected = before + close["bytes_up"]
         self.assertTrue(wait_until(lambda: self.echo.bytes_received >= expected))
         self.assertEqual(self.echo.bytes_received, expected)
+
+
+class IdleTimeout(ProxyTestCase):
+    """limits.idle_timeout_s ends a silent tunnel, and traffic in either direction keeps it open."""
+
+    @classmethod
+    def start_servers(cls):
+        cls.counter = cls.start_origin(TcpCountOrigin())
+
+    @classmethod
+    def policy(cls):
+        return f"""\
+prefect:
+  cloud: false
+allow:
+  - host: {PLAIN_HOST}
+    ports: [{cls.counter.port}]
+    private: true
+    tls: optional
+dns:
+  hosts:
+    {PLAIN_HOST}: 127.0.0.1
+limits:
+  idle_timeout_s: 1
+"""
+
+    def test_silent_tunnel_is_closed_after_the_idle_timeout(self):
+        since = self.proxy.audit_mark()
+        sock, answer = clients.connect(self.port, f"{PLAIN_HOST}:{self.counter.port}")
+        with sock:
+            self.assertEqual(answer.head, clients.CONNECTION_ESTABLISHED)
+            client = "%s:%d" % sock.getsockname()[:2]
+            sock.sendall(b"hello")
+            started = time.monotonic()
+            rest = clients.read_until_closed(sock, timeout=10)
+            elapsed = time.monotonic() - started
+        self.assertEqual(answer.rest + rest, b"")
+        self.assertGreaterEqual(elapsed, 0.9)
+        self.assertLess(elapsed, 5)
+        close = self.closeRecord(since, client=client)
+        self.assertEqual((close["status"], close["reason"]), (200, "idle_timeout"))
+        self.assertEqual(close["bytes_up"], 5)
+
+    def test_traffic_keeps_a_tunnel_open_past_the_idle_timeout(self):
+        since = self.proxy.audit_mark()
+        sock, answer = clients.connect(self.port, f"{PLAIN_HOST}:{self.counter.port}")
+        with sock:
+            self.assertEqual(answer.head, clients.CONNECTION_ESTABLISHED)
+            client = "%s:%d" % sock.getsockname()[:2]
+            # One byte every 0.3 s for 2.4 s: never 1 s of silence, so the tunnel must survive.
+            for _ in range(8):
+                sock.sendall(b"x")
+                time.sleep(0.3)
+            sock.shutdown(socket.SHUT_WR)
+            reply = answer.rest + clients.read_until_closed(sock, timeout=10)
+        self.assertEqual(reply, b"8\n")
+        close = self.closeRecord(since, client=client)
+        self.assertEqual((close["reason"], close["bytes_up"]), ("closed", 8))
 
 
 if __name__ == "__main__":
