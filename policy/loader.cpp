@@ -63,16 +63,21 @@ std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
   Settings settings;
   std::vector<sections::RuleDraft> drafts;
   const yaml::Field* prefect = nullptr;
+  const yaml::Field* listen = nullptr;
 
   std::vector<yaml::Field> fields;
   if (!root.IsNull()) {  // an empty file is a valid policy: every default applies
-    fields = r.fields(
-        root, "",
-        {"listen", "threads", "prefect", "presets", "allow", "deny", "dns", "audit", "limits"},
-        "a mapping of policy keys (listen, prefect, allow, deny, ...)");
+    fields = r.fields(root, "",
+                      {"listen", "threads", "clients", "prefect", "presets", "allow", "deny", "dns",
+                       "audit", "limits"},
+                      "a mapping of policy keys (listen, prefect, allow, deny, ...)");
   }
   for (const auto& f : fields) {
-    if (f.key == "listen") sections::read_listen(r, f, settings);
+    if (f.key == "listen") {
+      sections::read_listen(r, f, settings);
+      listen = &f;
+    }
+    if (f.key == "clients") sections::read_clients(r, f, settings);
     if (f.key == "threads") sections::read_threads(r, f, settings);
     if (f.key == "prefect") prefect = &f;
     if (f.key == "presets") sections::read_presets(r, f, settings, drafts);
@@ -82,6 +87,7 @@ std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
     if (f.key == "audit") sections::read_audit(r, f, settings);
     if (f.key == "limits") sections::read_limits(r, f, settings);
   }
+  sections::check_open_proxy(r, listen, settings);
   // prefect: last, because its telemetry setting constrains the allow rules wherever they are.
   std::vector<sections::RuleDraft> prefect_rules;
   sections::read_prefect(r, prefect, drafts, prefect_rules);

@@ -32,7 +32,8 @@ class PolicyError : public std::runtime_error {
 std::shared_ptr<const Policy> load_policy_file(const std::string& path);
 
 // Loads YAML text; errors and SourceRefs name `source_name`.
-std::shared_ptr<const Policy> load_policy_text(std::string_view yaml, const std::string& source_name);
+std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
+                                               const std::string& source_name);
 
 // The embedded default policy (commented YAML): Prefect Cloud required hosts allowed on 443,
 // telemetry blocked, everything else denied. `fqdngate print-default` prints exactly this.

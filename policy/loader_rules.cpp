@@ -35,8 +35,8 @@ Rule read_rule(const yaml::Reader& r, const YAML::Node& n, const std::string& pa
   }
   const auto fields =
       action == RuleAction::allow
-          ? r.fields(n, path, {"host", "ports", "private", "tls"},
-                     "a host pattern or a mapping with host, ports, private, tls")
+          ? r.fields(n, path, {"host", "ports", "private", "tls", "allow_ech"},
+                     "a host pattern or a mapping with host, ports, private, tls, allow_ech")
           : r.fields(n, path, {"host", "ports"}, "a host pattern or a mapping with host, ports");
   bool has_host = false;
   for (const auto& f : fields) {
@@ -47,6 +47,8 @@ Rule read_rule(const yaml::Reader& r, const YAML::Node& n, const std::string& pa
       rule.ports = r.ports(f.at, f.path);
     } else if (f.key == "private") {
       rule.allow_private = r.boolean(f.at, f.path);
+    } else if (f.key == "allow_ech") {
+      rule.allow_ech = r.boolean(f.at, f.path);
     } else if (f.key == "tls") {
       const std::string mode = r.scalar_or_empty(f.at);
       if (mode == "required") {

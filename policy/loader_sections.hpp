@@ -28,6 +28,11 @@ void read_prefect(const yaml::Reader& r, const yaml::Field* f,
                   const std::vector<RuleDraft>& explicit_rules, std::vector<RuleDraft>& out);
 
 void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+// clients: {allow: [CIDR, ...]}.
+void read_clients(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+// Refuses a listener on a non-loopback address when clients.allow was not written: that would be
+// an open proxy. `listen` is the listen: field, or null when the default applies.
+void check_open_proxy(const yaml::Reader& r, const yaml::Field* listen, const Settings& settings);
 void read_threads(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 void read_dns(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 void read_audit(const yaml::Reader& r, const yaml::Field& f, Settings& settings);

@@ -69,6 +69,45 @@ void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings
   }
 }
 
+void read_clients(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  if (f.value.IsNull()) return;
+  for (const auto& k : r.fields(f.at, f.path, {"allow"})) {
+    const auto list = r.items(k.at, k.path, "a list of client networks (\"10.0.0.0/8\", \"::1\")");
+    settings.clients_allow.clear();
+    settings.clients_allow_explicit = true;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string path = yaml::index_path(k.path, i);
+      const std::string text = r.text(list[i], path, "a network such as \"10.0.0.0/8\"");
+      std::string why;
+      const auto range = parse_cidr(text, &why);
+      if (!range) {
+        r.fail(list[i], path,
+               "expected a network such as \"10.0.0.0/8\" or an address, got \"" + text +
+                   "\": " + why);
+      }
+      settings.clients_allow.push_back(*range);
+    }
+  }
+}
+
+void check_open_proxy(const yaml::Reader& r, const yaml::Field* listen, const Settings& settings) {
+  if (listen == nullptr || settings.clients_allow_explicit) return;
+  const auto list = r.items(listen->at, listen->path, "a list of addresses");
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string text = r.scalar_or_empty(list[i]);
+    const std::string host = text.starts_with('[') ? text.substr(1, text.find(']') - 1)
+                                                   : text.substr(0, text.rfind(':'));
+    const auto a = parse_address(host);
+    if (a && !a->is_loopback()) {
+      r.fail(list[i], yaml::index_path(listen->path, i),
+             "\"" + text +
+                 "\" is not a loopback address and clients.allow is not set: fqdngate would be "
+                 "an open proxy for anyone who can reach it; list the client networks in "
+                 "clients.allow (e.g. [\"10.0.0.0/8\"])");
+    }
+  }
+}
+
 void read_threads(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
   settings.threads = static_cast<unsigned>(
       r.integer(f.at, f.path, 0, 256, "a thread count 0-256 (0 = one per core)"));

@@ -31,6 +31,7 @@ std::string Rule::describe() const {
     out += std::to_string(ports[i]);
   }
   if (allow_private) out += " private";
+  if (allow_ech) out += " allow_ech";
   if (tls == TlsMode::optional) out += " tls=optional";
   out += " (" + origin + ")";
   return out;
@@ -45,6 +46,13 @@ Policy::Policy(std::vector<Rule> rules, Settings settings, std::string source, s
     auto& matcher = rules_[i].action == RuleAction::allow ? allow_names_ : deny_names_;
     matcher.add(rules_[i].pattern, static_cast<std::uint32_t>(i));
   }
+}
+
+bool Policy::admits(const boost::asio::ip::address& a) const noexcept {
+  for (const auto& range : settings_.clients_allow) {
+    if (range.contains(a)) return true;
+  }
+  return false;
 }
 
 Decision Policy::decide(const DecisionInput& in) const noexcept {

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/cidr.hpp"
 #include "policy/name_matcher.hpp"
 #include "policy/reason.hpp"
 
@@ -31,11 +32,12 @@ enum class TlsMode { required, optional };  // optional: plain bytes after CONNE
 
 struct Rule {
   RuleAction action = RuleAction::allow;
-  std::string pattern;                // normalized name, "*.suffix", or an IP literal
-  std::vector<std::uint16_t> ports;   // allow: never empty; deny: empty means every port
-  bool allow_private = false;         // may reach non-global addresses
+  std::string pattern;               // normalized name, "*.suffix", or an IP literal
+  std::vector<std::uint16_t> ports;  // allow: never empty; deny: empty means every port
+  bool allow_private = false;        // may reach non-global addresses
+  bool allow_ech = false;            // a ClientHello offering ECH may pass (outer SNI checked)
   TlsMode tls = TlsMode::required;
-  std::string origin;                 // "allow", "deny", "prefect.cloud", "preset:pypi", ...
+  std::string origin;  // "allow", "deny", "prefect.cloud", "preset:pypi", ...
   SourceRef where;
   // One line for humans and the audit log, e.g. "allow *.s3.amazonaws.com:443 (preset:s3)".
   std::string describe() const;
@@ -67,6 +69,11 @@ struct DnsSettings {
 
 struct Settings {
   std::vector<std::string> listen{"127.0.0.1:3128"};
+  // Source addresses admitted as clients. The default admits loopback only; a non-loopback
+  // listener without an explicit clients.allow is a configuration error (an open proxy).
+  std::vector<Cidr> clients_allow{Cidr{boost::asio::ip::make_address("127.0.0.0"), 8},
+                                  Cidr{boost::asio::ip::make_address("::1"), 128}};
+  bool clients_allow_explicit = false;
   unsigned threads = 0;  // 0 = one per core
   DnsSettings dns;
   std::string audit_path = "-";  // "-" = stdout
@@ -84,6 +91,9 @@ class Policy {
  public:
   // `version` identifies the snapshot in audit lines (a hash of the source text).
   Policy(std::vector<Rule> rules, Settings settings, std::string source, std::string version);
+
+  // Whether a client at `a` may use the gate at all (clients.allow).
+  bool admits(const boost::asio::ip::address& a) const noexcept;
 
   // Deny rules win over allow rules; among allow rules the most specific match that also
   // allows the port decides (exact name, then the longest wildcard suffix).

@@ -11,7 +11,7 @@
 namespace fqdngate::policy {
 
 struct EndpointEntry {
-  std::string_view pattern;  // normalized name or "*.suffix"
+  std::string_view pattern;          // normalized name or "*.suffix"
   std::vector<std::uint16_t> ports;  // empty = {443}
 };
 
@@ -23,8 +23,10 @@ struct Preset {
 };
 
 // Prefect profiles (the keys under `prefect:`).
-const std::vector<EndpointEntry>& prefect_cloud_endpoints();      // api/app.prefect.cloud, auth.workos.com
-const std::vector<EndpointEntry>& prefect_telemetry_endpoints();  // api2.amplitude.com, sens-o-matic.prefect.io
+const std::vector<EndpointEntry>&
+prefect_cloud_endpoints();  // api/app.prefect.cloud, auth.workos.com
+const std::vector<EndpointEntry>&
+prefect_telemetry_endpoints();  // api2.amplitude.com, sens-o-matic.prefect.io
 const std::vector<EndpointEntry>& prefect_github_login_endpoints();  // api.github.com, github.com
 
 // All presets, sorted by name; find_preset returns nullptr for an unknown name.

@@ -14,6 +14,10 @@ std::string_view reason_name(Reason r) noexcept {
       return "port_not_allowed";
     case Reason::ip_literal:
       return "ip_literal";
+    case Reason::client_not_allowed:
+      return "client_not_allowed";
+    case Reason::ech_not_allowed:
+      return "ech_not_allowed";
     case Reason::bad_request:
       return "bad_request";
     case Reason::method_not_allowed:

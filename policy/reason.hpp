@@ -15,6 +15,8 @@ enum class Reason : std::uint8_t {
   not_allowlisted,   // no allow rule matches the name (default deny)
   port_not_allowed,  // an allow rule matches the name but not the port
   ip_literal,        // CONNECT to an IP address that no rule names
+  // Admission.
+  client_not_allowed,  // source address outside clients.allow
   // Request.
   bad_request,         // malformed request head or CONNECT target
   method_not_allowed,  // anything but CONNECT
@@ -34,6 +36,7 @@ enum class Reason : std::uint8_t {
   client_hello_malformed,  // TLS record / handshake framing is invalid
   client_hello_too_large,  // ClientHello over the size cap
   client_hello_timeout,    // ClientHello not complete within limits.client_hello_timeout_s
+  ech_not_allowed,         // ClientHello offers Encrypted Client Hello; the rule does not allow it
   // Tunnel end (close lines).
   closed,        // both sides finished normally
   idle_timeout,  // no bytes either way within limits.idle_timeout_s

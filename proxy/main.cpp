@@ -127,6 +127,13 @@ int run(const CommandLine& cl, std::shared_ptr<const policy::Policy> p) {
     std::string why;
     auto e = parse_listen_address(text, &why);
     if (!e) return fail("--listen " + text + ": " + why);
+    // The same open-proxy guard the loader applies to listen:, for --listen.
+    if (!e->address().is_loopback() && !settings.clients_allow_explicit) {
+      return fail("--listen " + text +
+                  ": not a loopback address and the policy has no clients.allow; fqdngate would "
+                  "be an open proxy for anyone who can reach it. List the client networks in "
+                  "clients.allow.");
+    }
     endpoints.push_back(*e);
   }
   if (endpoints.empty()) return fail("nothing to listen on");

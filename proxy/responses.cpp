@@ -9,6 +9,7 @@ int http_status_for(Reason r) noexcept {
     case Reason::port_not_allowed:
     case Reason::ip_literal:
     case Reason::private_address:
+    case Reason::client_not_allowed:
       return 403;
     case Reason::bad_request:
       return 400;

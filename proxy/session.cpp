@@ -162,6 +162,7 @@ class Session {
   // Each step's awaitable is a named local: GCC 12 miscompiles a coroutine call that is a
   // temporary inside a co_await expression.
   asio::awaitable<void> steps() {
+    if (!admit()) co_return;
     auto request = read_request();
     if (!co_await std::move(request)) co_return;
     auto decision = decide();
@@ -197,6 +198,15 @@ class Session {
       if (ec) break;
       drained += n;
     }
+  }
+
+  // Step 1: only clients.allow may use the gate. Refused before a byte of theirs is parsed.
+  bool admit() {
+    if (client_address_ && t_->policy->admits(*client_address_)) return true;
+    const std::string detail = client_text_ + " is not in clients.allow";
+    audit_decision("admit", policy::Verdict::deny, Reason::client_not_allowed, nullptr, detail);
+    return refuse(Reason::client_not_allowed, "client not allowed to use this proxy",
+                  "ask the administrator to add your network to clients.allow");
   }
 
   // Step 2: the request head, bounded in size by the parser and in time by one deadline.
@@ -366,6 +376,12 @@ class Session {
     }
     const auto& info = parser.info();
     if (info.has_sni) sni_ = info.sni;
+    if (info.offers_ech && !decision_.rule->allow_ech) {
+      co_return refuse_tunnel(Reason::ech_not_allowed,
+                              "ClientHello offers Encrypted Client Hello, which hides the real "
+                              "destination; the rule does not say allow_ech: true",
+                              true);
+    }
     if (!info.has_sni) {
       if (authority_.is_ip) {
         // Clients send no SNI to an IP address; the rule named the address itself.

@@ -130,6 +130,18 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(field(result.stdout, "reason"), "sni_mismatch")
 
 
+class ShippedPolicies(unittest.TestCase):
+    def test_every_example_policy_in_deploy_passes_check(self):
+        folder = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "policies")
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
+        self.assertGreater(len(names), 0)
+        for name in names:
+            with self.subTest(policy=name):
+                result = run("check", "--config", os.path.join(folder, name))
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn("policy OK", result.stdout)
+
+
 class DefaultPolicyRun(ProxyTestCase):
     """No --config: the embedded Prefect Cloud policy with telemetry blocked."""
 

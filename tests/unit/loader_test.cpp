@@ -57,8 +57,15 @@ TEST_CASE("every error names file:line:column, the key path and what was wrong",
   };
   const Case cases[] = {
       {"unknown_key.yaml", "1:1",
-       "unknown key 'alow', did you mean 'allow'? (expected one of: listen, threads, prefect, "
-       "presets, allow, deny, dns, audit, limits)"},
+       "unknown key 'alow', did you mean 'allow'? (expected one of: listen, threads, clients, "
+       "prefect, presets, allow, deny, dns, audit, limits)"},
+      {"open_proxy_listen.yaml", "2:28",
+       "listen[1]: \"0.0.0.0:3128\" is not a loopback address and clients.allow is not set: "
+       "fqdngate would be an open proxy for anyone who can reach it; list the client networks in "
+       "clients.allow (e.g. [\"10.0.0.0/8\"])"},
+      {"bad_client_network.yaml", "3:11",
+       "clients.allow[1]: expected a network such as \"10.0.0.0/8\" or an address, got "
+       "\"10.0.0.1/8\": host bits are set; did you mean 10.0.0.0/8?"},
       {"unknown_nested_key.yaml", "2:3",
        "limits: unknown key 'idle_timeout', did you mean 'idle_timeout_s'? (expected one of: "
        "header_timeout_s, max_header_bytes, dns_timeout_s, connect_timeout_s, "

@@ -13,6 +13,7 @@ ERROR_STATUS = {
     "port_not_allowed": 403,
     "ip_literal": 403,
     "private_address": 403,
+    "client_not_allowed": 403,
     "bad_request": 400,
     "method_not_allowed": 405,
     "header_timeout": 408,
