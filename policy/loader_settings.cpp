@@ -177,7 +177,8 @@ void read_limits(const yaml::Reader& r, const yaml::Field& f, Settings& settings
   for (const auto& k :
        r.fields(f.at, f.path,
                 {"header_timeout_s", "max_header_bytes", "dns_timeout_s", "connect_timeout_s",
-                 "client_hello_timeout_s", "max_client_hello_bytes", "idle_timeout_s"})) {
+                 "client_hello_timeout_s", "max_client_hello_bytes", "idle_timeout_s",
+                 "max_connections", "max_connections_per_client"})) {
     if (k.key == "header_timeout_s") l.header_timeout = seconds(r, k, kHour);
     if (k.key == "max_header_bytes") l.max_header_bytes = bytes(r, k);
     if (k.key == "dns_timeout_s") l.dns_timeout = seconds(r, k, 300);
@@ -185,6 +186,13 @@ void read_limits(const yaml::Reader& r, const yaml::Field& f, Settings& settings
     if (k.key == "client_hello_timeout_s") l.client_hello_timeout = seconds(r, k, kHour);
     if (k.key == "max_client_hello_bytes") l.max_client_hello_bytes = bytes(r, k);
     if (k.key == "idle_timeout_s") l.idle_timeout = seconds(r, k, kWeek);
+    if (k.key == "max_connections") {
+      l.max_connections = r.integer(k.at, k.path, 1, 1'000'000, "a connection count 1-1000000");
+    }
+    if (k.key == "max_connections_per_client") {
+      l.max_connections_per_client =
+          r.integer(k.at, k.path, 1, 1'000'000, "a connection count 1-1000000");
+    }
   }
 }
 

@@ -59,6 +59,10 @@ struct Limits {
   std::chrono::milliseconds client_hello_timeout{10'000};
   std::size_t max_client_hello_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{300'000};  // well above websockets' 20 s pings
+  // Concurrent client connections. Each tunnel holds two descriptors, so the total default
+  // leaves room under a 20 000 descriptor limit; one client cannot take all of it.
+  std::size_t max_connections = 8000;
+  std::size_t max_connections_per_client = 1000;
 };
 
 struct DnsSettings {

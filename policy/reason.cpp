@@ -16,6 +16,8 @@ std::string_view reason_name(Reason r) noexcept {
       return "ip_literal";
     case Reason::client_not_allowed:
       return "client_not_allowed";
+    case Reason::too_many_connections:
+      return "too_many_connections";
     case Reason::ech_not_allowed:
       return "ech_not_allowed";
     case Reason::bad_request:

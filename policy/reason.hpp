@@ -16,7 +16,8 @@ enum class Reason : std::uint8_t {
   port_not_allowed,  // an allow rule matches the name but not the port
   ip_literal,        // CONNECT to an IP address that no rule names
   // Admission.
-  client_not_allowed,  // source address outside clients.allow
+  client_not_allowed,    // source address outside clients.allow
+  too_many_connections,  // limits.max_connections or max_connections_per_client reached
   // Request.
   bad_request,         // malformed request head or CONNECT target
   method_not_allowed,  // anything but CONNECT

@@ -27,6 +27,7 @@ int http_status_for(Reason r) noexcept {
     case Reason::upstream_timeout:
       return 504;
     case Reason::shutdown:
+    case Reason::too_many_connections:
       return 503;
     default:
       return 500;

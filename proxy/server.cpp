@@ -84,8 +84,11 @@ void begin_stop(Worker& worker) {
 Server::Server(std::shared_ptr<const policy::Policy> policy,
                const std::vector<tcp::endpoint>& listen, unsigned threads, AuditWriter& audit) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const auto& limits = policy->settings().limits;
+  limiter_ = std::make_unique<ConnectionLimiter>(limits.max_connections,
+                                                 limits.max_connections_per_client);
   for (unsigned i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, threads, policy, audit));
+    workers_.push_back(std::make_unique<Worker>(i, threads, policy, audit, *limiter_));
   }
   // The first worker resolves port 0 to a real port; the others share it through SO_REUSEPORT.
   for (const auto& wanted : listen) {

@@ -33,6 +33,7 @@ class Server {
   // printed still stops the proxy cleanly.
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_, SIGINT, SIGTERM};
+  std::unique_ptr<ConnectionLimiter> limiter_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<boost::asio::ip::tcp::endpoint> bound_;
 };

@@ -92,6 +92,7 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
   bool expired = false;   // the deadline fired and cancelled our I/O
   bool stopping = false;  // server shutdown
   RelayState relay;
+  ConnectionLimiter::Ticket slot;  // released with the tunnel
 
  private:
   void wait() {
@@ -202,11 +203,22 @@ class Session {
 
   // Step 1: only clients.allow may use the gate. Refused before a byte of theirs is parsed.
   bool admit() {
-    if (client_address_ && t_->policy->admits(*client_address_)) return true;
-    const std::string detail = client_text_ + " is not in clients.allow";
-    audit_decision("admit", policy::Verdict::deny, Reason::client_not_allowed, nullptr, detail);
-    return refuse(Reason::client_not_allowed, "client not allowed to use this proxy",
-                  "ask the administrator to add your network to clients.allow");
+    if (!client_address_ || !t_->policy->admits(*client_address_)) {
+      const std::string detail = client_text_ + " is not in clients.allow";
+      audit_decision("admit", policy::Verdict::deny, Reason::client_not_allowed, nullptr, detail);
+      return refuse(Reason::client_not_allowed, "client not allowed to use this proxy",
+                    "ask the administrator to add your network to clients.allow");
+    }
+    const auto refusal = t_->worker.limiter.try_acquire(*client_address_, t_->slot);
+    if (refusal == ConnectionLimiter::Refusal::none) return true;
+    const bool total = refusal == ConnectionLimiter::Refusal::total;
+    const std::string detail =
+        total ? "limits.max_connections (" + std::to_string(limits_.max_connections) + ") reached"
+              : "limits.max_connections_per_client (" +
+                    std::to_string(limits_.max_connections_per_client) + ") reached for " +
+                    client_address_->to_string();
+    audit_decision("admit", policy::Verdict::deny, Reason::too_many_connections, nullptr, detail);
+    return refuse(Reason::too_many_connections, "too many connections", detail + "; retry later");
   }
 
   // Step 2: the request head, bounded in size by the parser and in time by one deadline.

@@ -11,6 +11,7 @@
 
 #include "policy/policy.hpp"
 #include "proxy/audit_writer.hpp"
+#include "proxy/connection_limiter.hpp"
 #include "proxy/resolver.hpp"
 
 namespace fqdngate {
@@ -19,11 +20,12 @@ struct Tunnel;
 
 struct Worker {
   Worker(unsigned index_, unsigned count_, std::shared_ptr<const policy::Policy> policy_,
-         AuditWriter& audit_)
+         AuditWriter& audit_, ConnectionLimiter& limiter_)
       : index(index_),
         count(count_),
         policy(std::move(policy_)),
         audit(audit_),
+        limiter(limiter_),
         resolver(io, policy->settings().dns, policy->settings().limits.dns_timeout) {}
 
   // Connection ids are unique across workers without sharing a counter.
@@ -34,6 +36,7 @@ struct Worker {
   boost::asio::io_context io{1};  // declared before everything that holds handlers on it
   std::shared_ptr<const policy::Policy> policy;
   AuditWriter& audit;
+  ConnectionLimiter& limiter;  // shared by all workers
   Resolver resolver;
   std::vector<boost::asio::ip::tcp::acceptor> acceptors;
   std::unordered_set<Tunnel*> live;  // for shutdown

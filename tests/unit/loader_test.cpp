@@ -69,7 +69,8 @@ TEST_CASE("every error names file:line:column, the key path and what was wrong",
       {"unknown_nested_key.yaml", "2:3",
        "limits: unknown key 'idle_timeout', did you mean 'idle_timeout_s'? (expected one of: "
        "header_timeout_s, max_header_bytes, dns_timeout_s, connect_timeout_s, "
-       "client_hello_timeout_s, max_client_hello_bytes, idle_timeout_s)"},
+       "client_hello_timeout_s, max_client_hello_bytes, idle_timeout_s, max_connections, "
+       "max_connections_per_client)"},
       {"deny_private_key.yaml", "3:5",
        "deny[0]: unknown key 'private' (expected one of: host, ports)"},
       {"duplicate_key.yaml", "3:1", "key 'threads' appears twice"},

@@ -11,6 +11,7 @@ TEST_CASE("each refusal reason maps to the documented HTTP status", "[responses]
   CHECK(http_status_for(Reason::ip_literal) == 403);
   CHECK(http_status_for(Reason::private_address) == 403);
   CHECK(http_status_for(Reason::client_not_allowed) == 403);
+  CHECK(http_status_for(Reason::too_many_connections) == 503);
   CHECK(http_status_for(Reason::bad_request) == 400);
   CHECK(http_status_for(Reason::method_not_allowed) == 405);
   CHECK(http_status_for(Reason::header_timeout) == 408);

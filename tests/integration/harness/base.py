@@ -14,6 +14,7 @@ ERROR_STATUS = {
     "ip_literal": 403,
     "private_address": 403,
     "client_not_allowed": 403,
+    "too_many_connections": 503,
     "bad_request": 400,
     "method_not_allowed": 405,
     "header_timeout": 408,
