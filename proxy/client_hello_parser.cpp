@@ -108,6 +108,10 @@ bool ClientHelloParser::parse_message() {
   if (!body.get_u16(info_.legacy_version) || !body.skip(32)) {
     return set_error(HelloError::malformed, "ClientHello shorter than version and random");
   }
+  if (info_.legacy_version < 0x0301) {
+    // SSL 3.0 and older are broken protocols, and no client fqdngate serves still speaks them.
+    return set_error(HelloError::not_tls, "SSL 3.0 or older ClientHello");
+  }
   if (!body.get_u8_prefixed(session_id) || session_id.remaining() > 32) {
     return set_error(HelloError::malformed, "bad session id");
   }

@@ -65,6 +65,11 @@ std::string_view RequestHead::header(std::string_view name) const noexcept {
   return {};
 }
 
+std::size_t RequestHead::count(std::string_view name) const noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      headers.begin(), headers.end(), [name](const auto& h) { return iequals(h.first, name); }));
+}
+
 RequestHeadParser::RequestHeadParser(std::size_t max_bytes, std::size_t max_headers)
     : max_bytes_(max_bytes), max_headers_(max_headers) {}
 

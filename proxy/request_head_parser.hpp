@@ -23,6 +23,8 @@ struct RequestHead {
   std::vector<std::pair<std::string, std::string>> headers;  // names as sent, values trimmed
   // First value of a header, case-insensitive name; empty view when absent.
   std::string_view header(std::string_view name) const noexcept;
+  // How many header lines carry `name` (case-insensitive).
+  std::size_t count(std::string_view name) const noexcept;
 };
 
 enum class HeadError {

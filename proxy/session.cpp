@@ -269,6 +269,17 @@ class Session {
                        "bad CONNECT target \"" + printable(head_.target) + "\"", why);
     }
     authority_ = std::move(*authority);
+    // A CONNECT has no body, and one Host at most: anything else is a smuggling attempt or a
+    // broken client, and either way the request is ambiguous.
+    if (head_.count("Host") > 1) {
+      co_return refuse(Reason::bad_request, "more than one Host header", "send exactly one");
+    }
+    for (const char* framing : {"Content-Length", "Transfer-Encoding"}) {
+      if (head_.count(framing) > 0) {
+        co_return refuse(Reason::bad_request, std::string(framing) + " on a CONNECT request",
+                         "a CONNECT request has no body");
+      }
+    }
     if (const auto host_header = head_.header("Host"); !host_header.empty()) {
       const auto host = host_of_host_header(host_header);
       if (!host || *host != authority_.host) {

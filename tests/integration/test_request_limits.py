@@ -113,6 +113,15 @@ limits:
             f"CONNECT {HOST}:{port}\r\n\r\n".encode(),  # no HTTP version
             f"CONNECT {HOST}:https HTTP/1.1\r\n\r\n".encode(),  # port is not a number
             b"\x00\x01\x02\x03 \x04 \x05\r\n\r\n",
+            # Request smuggling shapes: ambiguous framing or identity on a CONNECT.
+            f"CONNECT {HOST}:{port} HTTP/1.1\r\nHost: {HOST}\r\nHost: evil.example\r\n\r\n".encode(),
+            f"CONNECT {HOST}:{port} HTTP/1.1\r\nContent-Length: 5\r\n\r\n".encode(),
+            f"CONNECT {HOST}:{port} HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".encode(),
+            f"CONNECT {HOST}:{port} HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n".encode(),
+            f"CONNECT {HOST}:{port} HTTP/1.1\nHost: {HOST}\n\n".encode(),  # bare LF
+            f"CONNECT user@{HOST}:{port} HTTP/1.1\r\n\r\n".encode(),
+            f"CONNECT api%2eprefect.cloud:{port} HTTP/1.1\r\n\r\n".encode(),
+            f"CONNECT {HOST}:{port} HTTP/1.1\r\nHost: other.example\r\n\r\n".encode(),
         ):
             with self.subTest(head=head):
                 since = self.proxy.audit_mark()

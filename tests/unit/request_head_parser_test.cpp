@@ -89,6 +89,16 @@ TEST_CASE("every valid head split at every offset gives the same result", "[requ
   }
 }
 
+TEST_CASE("header counts are case-insensitive", "[request_head]") {
+  const auto p =
+      feed_all("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b\r\nhost: c.d\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(p.status == ParseStatus::done);
+  CHECK(p.parser.head().count("HOST") == 2);
+  CHECK(p.parser.head().count("content-length") == 1);
+  CHECK(p.parser.head().count("Transfer-Encoding") == 0);
+  CHECK(p.parser.head().header("Host") == "a.b");  // the first one
+}
+
 TEST_CASE("one byte per feed", "[request_head]") {
   const auto& text = kValidHeads[1];
   RequestHeadParser parser;
