@@ -30,7 +30,7 @@ struct ClientHelloInfo {
 
 enum class HelloError {
   none,
-  not_tls,    // first byte is not a TLS handshake record (incl. SSLv2-style hellos)
+  not_tls,    // not a TLS handshake record (incl. SSLv2-style hellos), or SSL 3.0 or older
   malformed,  // bad lengths, wrong handshake type, bad extension framing, >1 host_name
   too_large,  // handshake message larger than max_bytes
 };

@@ -253,6 +253,14 @@ TEST_CASE("bytes that are not TLS", "[client_hello]") {
   // SSLv2-compatible hello: 2-byte length with the high bit set, msg_type 1, version 3.1.
   const auto v2 = feed_all(Bytes{0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15});
   CHECK(v2.parser.error() == HelloError::not_tls);
+  // An SSL 3.0 ClientHello: well-formed, but the protocol is refused.
+  Bytes ssl3 = hello_message({sni_extension({"api.prefect.cloud"})});
+  ssl3[4] = 3;
+  ssl3[5] = 0;
+  const auto old = feed_all(in_records(ssl3, {16384}));
+  CHECK(old.status == ParseStatus::error);
+  CHECK(old.parser.error() == HelloError::not_tls);
+  CHECK(std::string(old.parser.error_detail()) == "SSL 3.0 or older ClientHello");
   // Handshake content type but an SSL 2/unknown record version.
   CHECK(feed_all(Bytes{22, 2, 0, 0, 5}).parser.error() == HelloError::not_tls);
 }
