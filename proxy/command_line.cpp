@@ -6,8 +6,9 @@ namespace fqdngate {
 
 std::string_view usage_text() noexcept {
   return R"(usage:
-  fqdngate [--config FILE] [--listen ADDR:PORT ...] [--threads N]
-      run the proxy (without --config: the embedded default policy)
+  fqdngate [--config FILE] [--listen ADDR:PORT ...] [--threads N] [--user NAME]
+      run the proxy (without --config: the embedded default policy); started as root, it
+      binds its listeners and opens the audit log, then runs as NAME
   fqdngate check --config FILE
       validate a policy and print what it allows and denies
   fqdngate explain [--config FILE] HOST[:PORT] [--sni NAME] [--client IP]
@@ -77,6 +78,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string_view
         return std::nullopt;
       }
       cl.threads = n;
+    } else if (arg == "--user" && runs) {
+      auto v = value(arg);
+      if (!v) return std::nullopt;
+      cl.user = std::move(*v);
     } else if (arg == "--sni" && explains) {
       auto v = value(arg);
       if (!v) return std::nullopt;

@@ -16,7 +16,8 @@ struct CommandLine {
   std::optional<std::string> config;
   std::vector<std::string> listen;  // --listen, repeatable; overrides the policy's listen:
   std::optional<unsigned> threads;
-  std::string target;  // explain: HOST[:PORT]
+  std::optional<std::string> user;  // run: drop to this user after binding
+  std::string target;               // explain: HOST[:PORT]
   std::optional<std::string> sni;
   std::optional<std::string> client;
 };

@@ -15,6 +15,7 @@
 #include "proxy/authority.hpp"
 #include "proxy/command_line.hpp"
 #include "proxy/listen_address.hpp"
+#include "proxy/privileges.hpp"
 #include "proxy/resolver.hpp"
 #include "proxy/server.hpp"
 
@@ -143,6 +144,12 @@ int run(const CommandLine& cl, std::shared_ptr<const policy::Policy> p) {
   AuditWriter audit(settings.audit_path);
   const unsigned threads = cl.threads.value_or(settings.threads);
   Server server(p, endpoints, threads, audit);
+  if (cl.user) {
+    drop_privileges(*cl.user);
+  } else if (running_as_root()) {
+    std::cerr << "fqdngate: warning: running as root; use --user to drop privileges after "
+                 "binding\n";
+  }
   for (const auto& e : server.endpoints()) {
     std::cerr << "fqdngate: listening on " << endpoint_text(e) << " (policy " << policy_label(*p)
               << ")" << std::endl;

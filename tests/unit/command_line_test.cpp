@@ -25,6 +25,11 @@ TEST_CASE("run is the default command and takes repeatable --listen", "[cli]") {
   CHECK(cl->config == "p.yaml");
   CHECK(cl->listen == std::vector<std::string>{"127.0.0.1:0", "[::1]:3128"});
   CHECK(cl->threads == 2u);
+  CHECK_FALSE(cl->user);
+  const auto dropping = parse({"--user", "fqdngate"});
+  REQUIRE(dropping);
+  CHECK(dropping->user == "fqdngate");
+  CHECK_FALSE(parse({"check", "--config", "p.yaml", "--user", "x"}));
 }
 
 TEST_CASE("explain takes a target, --sni and --client", "[cli]") {

@@ -33,6 +33,7 @@ class ProxyTestCase(unittest.TestCase):
     and policy() (YAML text, may use what start_servers() made)."""
 
     proxy_args = ()
+    proxy_env = None  # extra environment variables for the proxy process
 
     @classmethod
     def start_servers(cls):
@@ -47,7 +48,9 @@ class ProxyTestCase(unittest.TestCase):
         cls.pki = pki.get()
         cls.start_servers()
         cls.policy_text = cls.policy()
-        cls.proxy = ProxyProcess(cls.policy_text, stem=cls.__name__, extra_args=cls.proxy_args)
+        cls.proxy = ProxyProcess(
+            cls.policy_text, stem=cls.__name__, extra_args=cls.proxy_args, extra_env=cls.proxy_env
+        )
         cls.proxy.start()
         # Registered last so it runs first: the proxy stops (and must exit 0) before origins.
         cls.addClassCleanup(cls.proxy.stop)

@@ -42,11 +42,13 @@ def write_policy(text, stem):
 
 
 class ProxyProcess:
-    def __init__(self, policy_text=None, stem="policy", extra_args=()):
-        """policy_text None runs with the embedded default policy (no --config)."""
+    def __init__(self, policy_text=None, stem="policy", extra_args=(), extra_env=None):
+        """policy_text None runs with the embedded default policy (no --config); extra_env is
+        added to the inherited environment."""
         self.policy_text = policy_text
         self.policy_path = write_policy(policy_text, stem) if policy_text is not None else None
         self.extra_args = list(extra_args)
+        self.env = {**os.environ, **(extra_env or {})}
         self.port = None
         self.proc = None
         self._cond = threading.Condition()
@@ -66,6 +68,7 @@ class ProxyProcess:
         self.proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
+            env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
