@@ -34,6 +34,7 @@ class ProxyTestCase(unittest.TestCase):
 
     proxy_args = ()
     proxy_env = None  # extra environment variables for the proxy process
+    max_open_files = None  # RLIMIT_NOFILE for the proxy
 
     @classmethod
     def start_servers(cls):
@@ -49,7 +50,11 @@ class ProxyTestCase(unittest.TestCase):
         cls.start_servers()
         cls.policy_text = cls.policy()
         cls.proxy = ProxyProcess(
-            cls.policy_text, stem=cls.__name__, extra_args=cls.proxy_args, extra_env=cls.proxy_env
+            cls.policy_text,
+            stem=cls.__name__,
+            extra_args=cls.proxy_args,
+            extra_env=cls.proxy_env,
+            max_open_files=cls.max_open_files,
         )
         cls.proxy.start()
         # Registered last so it runs first: the proxy stops (and must exit 0) before origins.

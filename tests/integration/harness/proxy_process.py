@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import threading
@@ -42,13 +43,15 @@ def write_policy(text, stem):
 
 
 class ProxyProcess:
-    def __init__(self, policy_text=None, stem="policy", extra_args=(), extra_env=None):
+    def __init__(self, policy_text=None, stem="policy", extra_args=(), extra_env=None,
+                 max_open_files=None):
         """policy_text None runs with the embedded default policy (no --config); extra_env is
         added to the inherited environment."""
         self.policy_text = policy_text
         self.policy_path = write_policy(policy_text, stem) if policy_text is not None else None
         self.extra_args = list(extra_args)
         self.env = {**os.environ, **(extra_env or {})}
+        self.max_open_files = max_open_files  # RLIMIT_NOFILE for the proxy, e.g. 64
         self.port = None
         self.proc = None
         self._cond = threading.Condition()
@@ -69,6 +72,7 @@ class ProxyProcess:
             args,
             stdin=subprocess.DEVNULL,
             env=self.env,
+            preexec_fn=self._limit_files if self.max_open_files else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -86,6 +90,18 @@ class ProxyProcess:
                 + self.stderr_text()
             )
         return self
+
+    def _limit_files(self):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_open_files, self.max_open_files))
+
+    def cpu_seconds(self):
+        """User + system CPU time the proxy has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def open_files(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def stop(self):
         """SIGTERM; returns the exit code after asserting it is 0 within STOP_TIMEOUT."""
