@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_packages=(g++ cmake ninja-build pkg-config libboost1.81-dev libssl-dev libc-ares-dev
   libyaml-cpp-dev catch2 libbenchmark-dev)
-test_packages=(curl openssl ca-certificates python3 python3-httpx python3-websockets
+test_packages=(curl openssl ca-certificates clang libclang-rt-14-dev python3 python3-httpx python3-websockets
   python3-python-socks)
 
 packages=("${build_packages[@]}")
