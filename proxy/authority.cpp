@@ -46,6 +46,18 @@ bool split_host_port(std::string_view text, std::string_view& host, std::string_
   return true;
 }
 
+// WHATWG URL hosts whose last label is a number ("127.1", "0x7f000001", "10.0.0.1.") are IPv4
+// to browsers and inet_aton, but plain names to the policy matcher: refuse the disagreement.
+bool ends_in_number(std::string_view name) noexcept {
+  const auto dot = name.rfind('.');
+  auto last = dot == std::string_view::npos ? name : name.substr(dot + 1);
+  if (last.starts_with("0x")) {
+    last.remove_prefix(2);
+    return last.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  }
+  return last.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 // A host (no port): canonical IP literal or normalized name.
 std::optional<Authority> parse_host(std::string_view host, bool bracketed, std::string* why) {
   if (host.empty()) return fail(why, "empty host");
@@ -64,6 +76,9 @@ std::optional<Authority> parse_host(std::string_view host, bool bracketed, std::
   std::string reason;
   auto name = policy::normalize_hostname(host, &reason);
   if (!name) return fail(why, "bad host name: " + reason);
+  if (ends_in_number(*name)) {
+    return fail(why, "not an IPv4 address in dotted-quad form (a.b.c.d) nor a host name");
+  }
   return Authority{std::move(*name), 0, false};
 }
 

@@ -1,7 +1,8 @@
 // CONNECT request-target ("authority-form") parsing.
 // Contract: pure. Accepts "name:port", "a.b.c.d:port" and "[v6]:port"; the port is required
 // (1..65535, decimal digits only). The host is normalized with policy::normalize_hostname, IP
-// literals are returned in canonical text form (IPv6 without brackets).
+// literals are returned in canonical text form (IPv6 without brackets). A name whose last label
+// is a number ("127.1", "0x7f000001") is refused: other parsers read it as IPv4.
 #pragma once
 
 #include <cstdint>

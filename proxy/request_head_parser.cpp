@@ -81,7 +81,7 @@ FeedResult RequestHeadParser::feed(std::span<const char> chunk) {
     }
     if (pending_cr_) {
       pending_cr_ = false;
-      if (c != '\n') return fail(HeadError::bad_header, "bare CR in the request head", i + 1);
+      if (c != '\n') return fail(line_end_error(), "bare CR in the request head", i + 1);
       if (!finish_line()) return FeedResult{ParseStatus::error, i + 1};
       if (done_) return FeedResult{ParseStatus::done, i + 1};
       continue;
@@ -90,10 +90,16 @@ FeedResult RequestHeadParser::feed(std::span<const char> chunk) {
       pending_cr_ = true;
       continue;
     }
-    if (c == '\n') return fail(HeadError::bad_header, "bare LF in the request head", i + 1);
+    if (c == '\n') return fail(line_end_error(), "bare LF in the request head", i + 1);
     line_.push_back(c);
   }
   return FeedResult{ParseStatus::need_more, chunk.size()};
+}
+
+// Line ends other than CRLF are refused outright: parsers that disagree on them are how requests
+// get smuggled past a proxy.
+HeadError RequestHeadParser::line_end_error() const noexcept {
+  return first_line_done_ ? HeadError::bad_header : HeadError::bad_request_line;
 }
 
 FeedResult RequestHeadParser::fail(HeadError e, std::string detail, std::size_t consumed) {

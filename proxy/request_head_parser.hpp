@@ -30,7 +30,7 @@ struct RequestHead {
 enum class HeadError {
   none,
   too_large,         // head exceeds max_bytes
-  bad_request_line,  // not "METHOD SP target SP HTTP/1.x"
+  bad_request_line,  // not "METHOD SP target SP HTTP/1.x", or a bare CR/LF in it
   bad_version,       // not HTTP/1.0 or HTTP/1.1
   bad_header,        // header line without ':', bad name token, obs-fold, bare CR, NUL
   too_many_headers,  // more than max_headers lines
@@ -49,6 +49,7 @@ class RequestHeadParser {
  private:
   FeedResult fail(HeadError e, std::string detail, std::size_t consumed);
   bool set_error(HeadError e, std::string detail);
+  HeadError line_end_error() const noexcept;
   bool finish_line();
   bool request_line(std::string_view line);
   bool header_line(std::string_view line);

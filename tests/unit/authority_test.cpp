@@ -15,6 +15,8 @@ TEST_CASE("CONNECT targets are normalized", "[authority]") {
       {"api.prefect.cloud:443", "api.prefect.cloud", 443, false},
       {"API.Prefect.Cloud.:443", "api.prefect.cloud", 443, false},
       {"xn--bcher-kva.example:8443", "xn--bcher-kva.example", 8443, false},
+      {"123.example:443", "123.example", 443, false},  // numeric labels are fine but the last
+      {"0x7f.example:443", "0x7f.example", 443, false},
       {"127.0.0.1:1", "127.0.0.1", 1, true},
       {"[::1]:65535", "::1", 65535, true},
       {"[2001:DB8:0:0::1]:443", "2001:db8::1", 443, true},
@@ -54,6 +56,14 @@ TEST_CASE("bad CONNECT targets are refused with a reason", "[authority]") {
       "[::1%eth0]:443",              // zone id
       "[::1]443",                    // no colon after bracket
       "[::1:443",                    // unclosed bracket
+      // Hosts that browsers and inet_aton read as IPv4 but that are not dotted quads.
+      "127.1:443",
+      "2130706433:443",
+      "0x7f000001:443",
+      "0x7f.0.0.1:443",
+      "1.2.3.256:443",
+      "127.0.0.1.:443",
+      "example.0x1:443",
   };
   for (const char* target : bad) {
     INFO(target);
@@ -71,4 +81,5 @@ TEST_CASE("Host header values with or without a port", "[authority]") {
   CHECK_FALSE(host_of_host_header("api.prefect.cloud:99999"));
   CHECK_FALSE(host_of_host_header("a@b"));
   CHECK_FALSE(host_of_host_header(""));
+  CHECK_FALSE(host_of_host_header("127.1"));
 }
