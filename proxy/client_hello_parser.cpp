@@ -12,9 +12,9 @@ constexpr std::uint8_t kHandshakeRecord = 22;
 constexpr std::uint8_t kClientHello = 1;
 constexpr std::size_t kRecordHeader = 5;
 constexpr std::size_t kHandshakeHeader = 4;
-// TLSPlaintext fragments are at most 2^14 bytes; allow the 2^14 + 2048 that TLSCiphertext may
-// reach so an odd but valid client is not refused for framing.
-constexpr std::size_t kMaxRecord = (1u << 14) + 2048;
+// TLSPlaintext fragments are at most 2^14 bytes; the 256 bytes of slack that TLS 1.3 grants
+// ciphertext keep an odd but harmless client from being refused for framing alone.
+constexpr std::size_t kMaxRecord = (1u << 14) + 256;
 constexpr std::uint16_t kServerName = 0;
 constexpr std::uint16_t kAlpn = 16;
 constexpr std::uint16_t kEncryptedClientHello = 0xfe0d;
@@ -30,6 +30,9 @@ FeedResult ClientHelloParser::fail(HelloError e, const char* detail, std::size_t
 }
 
 FeedResult ClientHelloParser::feed(std::span<const std::uint8_t> chunk) {
+  // A finished parser keeps its verdict: bytes after the hello belong to the TLS session.
+  if (error_ != HelloError::none) return FeedResult{ParseStatus::error, 0};
+  if (done_) return FeedResult{ParseStatus::done, 0};
   std::size_t i = 0;
   while (i < chunk.size()) {
     if (record_remaining_ == 0) {
@@ -51,7 +54,7 @@ FeedResult ClientHelloParser::feed(std::span<const std::uint8_t> chunk) {
       const std::size_t length = std::size_t{record_header_[3]} << 8 | record_header_[4];
       if (length == 0) return fail(HelloError::malformed, "empty handshake record", i);
       if (length > kMaxRecord)
-        return fail(HelloError::malformed, "record length exceeds 2^14+2048", i);
+        return fail(HelloError::malformed, "record length exceeds 2^14+256", i);
       if (!seen_record_)
         info_.record_version = std::uint16_t(record_header_[1] << 8 | record_header_[2]);
       seen_record_ = true;
@@ -88,6 +91,7 @@ FeedResult ClientHelloParser::feed(std::span<const std::uint8_t> chunk) {
     record_remaining_ -= advance;
     if (complete) {
       if (!parse_message()) return FeedResult{ParseStatus::error, i};
+      done_ = true;
       return FeedResult{ParseStatus::done, i};
     }
   }
@@ -127,21 +131,35 @@ bool ClientHelloParser::parse_message() {
   if (!body.get_u16_prefixed(extensions) || !body.empty()) {
     return set_error(HelloError::malformed, "extension block length does not match the message");
   }
-  std::vector<std::uint16_t> seen;
-  while (!extensions.empty()) {
+  return parse_extensions(extensions);
+}
+
+bool ClientHelloParser::parse_extensions(ByteReader extensions) {
+  // Framing and duplicates are checked over the whole block before any extension is read, so a
+  // repeated server_name is reported as the duplicate it is.
+  struct Extension {
     std::uint16_t type = 0;
     ByteReader data;
-    if (!extensions.get_u16(type) || !extensions.get_u16_prefixed(data)) {
+  };
+  std::vector<Extension> found;
+  while (!extensions.empty()) {
+    Extension e;
+    if (!extensions.get_u16(e.type) || !extensions.get_u16_prefixed(e.data)) {
       return set_error(HelloError::malformed, "extension runs past the end of the block");
     }
-    seen.push_back(type);
-    if (type == kServerName && !parse_server_name(data)) return false;
-    if (type == kAlpn && !parse_alpn(data)) return false;
-    if (type == kEncryptedClientHello) info_.offers_ech = true;
+    found.push_back(e);
   }
-  std::sort(seen.begin(), seen.end());
-  if (std::adjacent_find(seen.begin(), seen.end()) != seen.end()) {
+  std::vector<std::uint16_t> types;
+  for (const auto& e : found)
+    types.push_back(e.type);
+  std::sort(types.begin(), types.end());
+  if (std::adjacent_find(types.begin(), types.end()) != types.end()) {
     return set_error(HelloError::malformed, "duplicate extension");
+  }
+  for (const auto& e : found) {
+    if (e.type == kServerName && !parse_server_name(e.data)) return false;
+    if (e.type == kAlpn && !parse_alpn(e.data)) return false;
+    if (e.type == kEncryptedClientHello) info_.offers_ech = true;
   }
   return true;
 }

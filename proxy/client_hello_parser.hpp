@@ -2,9 +2,10 @@
 // Contract: feed() the bytes the client sends after CONNECT, in any split. The parser reassembles
 // the handshake message across TLS records (type 22), checks every length against its container,
 // and returns done once the whole ClientHello has arrived; `consumed` = bytes of the last chunk
-// up to the end of the record that completed it. It never stores more than max_bytes of
-// handshake data, never reads out of bounds, and does no I/O. The caller keeps the raw bytes
-// (they are forwarded upstream unchanged).
+// up to the end of the record that completed it. Once done or failed, further feeds return the
+// same status and consume nothing. It never stores more than max_bytes of handshake data, never
+// reads out of bounds, and does no I/O. The caller keeps the raw bytes (they are forwarded
+// upstream unchanged).
 #pragma once
 
 #include <cstddef>
@@ -49,6 +50,7 @@ class ClientHelloParser {
   FeedResult fail(HelloError e, const char* detail, std::size_t consumed);
   bool set_error(HelloError e, const char* detail);
   bool parse_message();
+  bool parse_extensions(ByteReader extensions);
   bool parse_server_name(ByteReader data);
   bool parse_alpn(ByteReader data);
 
@@ -61,6 +63,7 @@ class ClientHelloParser {
   std::vector<std::uint8_t> handshake_;        // header + body, at most 4 + max_bytes_
   ClientHelloInfo info_;
   HelloError error_ = HelloError::none;
+  bool done_ = false;
   const char* detail_ = "";
 };
 

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "tls_test_builder.hpp"
+
 using namespace fqdngate;
-using Bytes = std::vector<std::uint8_t>;
+using namespace tls_test;
 
 namespace {
 
@@ -18,89 +20,8 @@ Bytes load_fixture(const std::string& name) {
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-void put_u16(Bytes& b, std::size_t v) {
-  b.push_back(static_cast<std::uint8_t>(v >> 8));
-  b.push_back(static_cast<std::uint8_t>(v));
-}
-
-void put_u24(Bytes& b, std::size_t v) {
-  b.push_back(static_cast<std::uint8_t>(v >> 16));
-  put_u16(b, v & 0xffff);
-}
-
-Bytes extension(std::uint16_t type, const Bytes& data) {
-  Bytes b;
-  put_u16(b, type);
-  put_u16(b, data.size());
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
-}
-
-Bytes sni_extension(const std::vector<std::string>& names) {
-  Bytes list;
-  for (const auto& n : names) {
-    list.push_back(0);  // name_type host_name
-    put_u16(list, n.size());
-    list.insert(list.end(), n.begin(), n.end());
-  }
-  Bytes data;
-  put_u16(data, list.size());
-  data.insert(data.end(), list.begin(), list.end());
-  return extension(0, data);
-}
-
-Bytes alpn_extension(const std::vector<std::string>& protocols) {
-  Bytes list;
-  for (const auto& p : protocols) {
-    list.push_back(static_cast<std::uint8_t>(p.size()));
-    list.insert(list.end(), p.begin(), p.end());
-  }
-  Bytes data;
-  put_u16(data, list.size());
-  data.insert(data.end(), list.begin(), list.end());
-  return extension(16, data);
-}
-
-// A ClientHello handshake message (header included) with the given extensions.
-Bytes hello_message(const std::vector<Bytes>& extensions) {
-  Bytes body;
-  put_u16(body, 0x0303);              // legacy_version
-  body.insert(body.end(), 32, 0xab);  // random
-  body.push_back(32);                 // session_id length
-  body.insert(body.end(), 32, 0xcd);  // session_id
-  put_u16(body, 4);                   // cipher_suites length
-  body.insert(body.end(), {0x13, 0x01, 0x13, 0x02});
-  body.push_back(1);  // compression_methods length
-  body.push_back(0);  // null
-  Bytes ext;
-  for (const auto& e : extensions)
-    ext.insert(ext.end(), e.begin(), e.end());
-  put_u16(body, ext.size());
-  body.insert(body.end(), ext.begin(), ext.end());
-  Bytes msg{1};  // client_hello
-  put_u24(msg, body.size());
-  msg.insert(msg.end(), body.begin(), body.end());
-  return msg;
-}
-
-// Frames a handshake message into TLS records whose payload sizes cycle through `sizes`.
-Bytes in_records(const Bytes& message, const std::vector<std::size_t>& sizes) {
-  Bytes out;
-  std::size_t at = 0;
-  for (std::size_t i = 0; at < message.size(); ++i) {
-    const std::size_t n = std::min(sizes[i % sizes.size()], message.size() - at);
-    out.insert(out.end(), {22, 3, 1});
-    put_u16(out, n);
-    out.insert(out.end(), message.begin() + static_cast<std::ptrdiff_t>(at),
-               message.begin() + static_cast<std::ptrdiff_t>(at + n));
-    at += n;
-  }
-  return out;
-}
-
-// The handshake message inside a single-record capture.
-Bytes message_of(const Bytes& record) {
-  return Bytes(record.begin() + 5, record.end());
+std::span<const std::uint8_t> slice(const Bytes& b, std::size_t at, std::size_t n) {
+  return std::span<const std::uint8_t>(b).subspan(at, n);
 }
 
 struct Outcome {
@@ -109,13 +30,14 @@ struct Outcome {
   ClientHelloParser parser;
 };
 
+// Feeds `bytes` cut at the ascending offsets `cuts`, stopping at the first final status.
 Outcome feed_chunks(const Bytes& bytes, const std::vector<std::size_t>& cuts,
                     std::size_t max = 16 * 1024) {
   Outcome o{ParseStatus::need_more, 0, ClientHelloParser(max)};
   std::size_t at = 0;
   for (std::size_t i = 0; i <= cuts.size() && at < bytes.size(); ++i) {
     const std::size_t end = i < cuts.size() ? cuts[i] : bytes.size();
-    const auto r = o.parser.feed(std::span<const std::uint8_t>(bytes).subspan(at, end - at));
+    const auto r = o.parser.feed(slice(bytes, at, end - at));
     o.consumed += r.consumed;
     o.status = r.status;
     at = end;
@@ -128,229 +50,406 @@ Outcome feed_all(const Bytes& bytes, std::size_t max = 16 * 1024) {
   return feed_chunks(bytes, {}, max);
 }
 
-const char* kFixtures[] = {"openssl_tls13.bin", "openssl_tls12.bin", "openssl_alpn.bin",
-                           "openssl_no_sni.bin", "curl.bin"};
+Outcome feed_bytewise(const Bytes& bytes) {
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < bytes.size(); ++i)
+    cuts.push_back(i);
+  return feed_chunks(bytes, cuts);
+}
+
+void check_same_info(const ClientHelloInfo& a, const ClientHelloInfo& b) {
+  CHECK(a.has_sni == b.has_sni);
+  CHECK(a.sni == b.sni);
+  CHECK(a.alpn == b.alpn);
+  CHECK(a.offers_ech == b.offers_ech);
+  CHECK(a.record_version == b.record_version);
+  CHECK(a.legacy_version == b.legacy_version);
+}
+
+const char* const kFixtures[] = {"openssl_tls13.bin", "openssl_tls12.bin", "openssl_alpn.bin",
+                                 "openssl_no_sni.bin", "curl.bin"};
+
+// Over 4000 bytes, as hellos with post-quantum key shares are: padding (21) gives the same shape.
+Bytes large_message() {
+  return hello_message(
+      {sni_extension("pypi.org"), alpn_extension({"h2"}), extension(21, Bytes(4000, 0))});
+}
 
 }  // namespace
 
 TEST_CASE("ClientHellos captured from openssl s_client and curl", "[client_hello]") {
-  auto tls13 = feed_all(load_fixture("openssl_tls13.bin"));
-  REQUIRE(tls13.status == ParseStatus::done);
-  CHECK(tls13.parser.info().has_sni);
-  CHECK(tls13.parser.info().sni == "api.prefect.cloud");
-  CHECK(tls13.parser.info().legacy_version == 0x0303);
-  CHECK(tls13.parser.info().record_version == 0x0301);
-  CHECK_FALSE(tls13.parser.info().offers_ech);
-
-  auto tls12 = feed_all(load_fixture("openssl_tls12.bin"));
-  REQUIRE(tls12.status == ParseStatus::done);
-  CHECK(tls12.parser.info().sni == "pypi.org");
-
-  auto alpn = feed_all(load_fixture("openssl_alpn.bin"));
-  REQUIRE(alpn.status == ParseStatus::done);
-  CHECK(alpn.parser.info().alpn == std::vector<std::string>{"h2", "http/1.1"});
-
-  auto no_sni = feed_all(load_fixture("openssl_no_sni.bin"));
-  REQUIRE(no_sni.status == ParseStatus::done);
-  CHECK_FALSE(no_sni.parser.info().has_sni);
-
-  auto curl = feed_all(load_fixture("curl.bin"));
-  REQUIRE(curl.status == ParseStatus::done);
-  CHECK(curl.parser.info().sni == "api.prefect.cloud");
-  const auto& curl_alpn = curl.parser.info().alpn;
-  CHECK(std::find(curl_alpn.begin(), curl_alpn.end(), "http/1.1") != curl_alpn.end());
+  struct Expected {
+    const char* file;
+    bool has_sni;
+    std::string sni;
+    std::vector<std::string> alpn;
+  };
+  const Expected expected[] = {
+      {"openssl_tls13.bin", true, "api.prefect.cloud", {}},
+      {"openssl_tls12.bin", true, "pypi.org", {}},
+      {"openssl_alpn.bin", true, "api.prefect.cloud", {"h2", "http/1.1"}},
+      {"openssl_no_sni.bin", false, "", {}},
+      {"curl.bin", true, "api.prefect.cloud", {"h2", "http/1.1"}},
+  };
+  for (const auto& e : expected) {
+    INFO(e.file);
+    const auto bytes = load_fixture(e.file);
+    const auto o = feed_all(bytes);
+    REQUIRE(o.status == ParseStatus::done);
+    CHECK(o.consumed == bytes.size());
+    const auto& info = o.parser.info();
+    CHECK(info.has_sni == e.has_sni);
+    CHECK(info.sni == e.sni);
+    CHECK(info.alpn == e.alpn);
+    CHECK_FALSE(info.offers_ech);
+    // Every modern client writes TLS 1.0 in the first record and 1.2 in the hello itself.
+    CHECK(info.record_version == 0x0301);
+    CHECK(info.legacy_version == 0x0303);
+    CHECK(o.parser.error() == HelloError::none);
+  }
 }
 
-TEST_CASE("any split, and one byte per feed, gives the same result", "[client_hello]") {
-  for (const char* name : kFixtures) {
-    INFO(name);
-    const auto bytes = load_fixture(name);
+TEST_CASE("a split at any offset, and one byte per feed, give the same result", "[client_hello]") {
+  std::vector<Bytes> inputs;
+  for (const char* name : kFixtures)
+    inputs.push_back(load_fixture(name));
+  inputs.push_back(in_records(message_of(load_fixture("curl.bin")), {100, 7, 250}));
+  for (const auto& bytes : inputs) {
     const auto whole = feed_all(bytes);
     REQUIRE(whole.status == ParseStatus::done);
-    REQUIRE(whole.consumed == bytes.size());
     for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+      INFO("cut at " << cut << " of " << bytes.size());
       ClientHelloParser p;
-      const auto first = p.feed(std::span<const std::uint8_t>(bytes).first(cut));
+      const auto first = p.feed(slice(bytes, 0, cut));
       REQUIRE(first.status == ParseStatus::need_more);
-      const auto second = p.feed(std::span<const std::uint8_t>(bytes).subspan(cut));
+      REQUIRE(first.consumed == cut);
+      const auto second = p.feed(slice(bytes, cut, bytes.size() - cut));
       REQUIRE(second.status == ParseStatus::done);
-      REQUIRE(first.consumed + second.consumed == bytes.size());
+      REQUIRE(second.consumed == bytes.size() - cut);
       REQUIRE(p.info().sni == whole.parser.info().sni);
       REQUIRE(p.info().alpn == whole.parser.info().alpn);
     }
     ClientHelloParser bytewise;
-    ParseStatus last = ParseStatus::need_more;
     for (std::size_t i = 0; i < bytes.size(); ++i) {
-      last = bytewise.feed(std::span<const std::uint8_t>(bytes).subspan(i, 1)).status;
-      REQUIRE(last == (i + 1 == bytes.size() ? ParseStatus::done : ParseStatus::need_more));
+      const auto r = bytewise.feed(slice(bytes, i, 1));
+      REQUIRE(r.status == (i + 1 == bytes.size() ? ParseStatus::done : ParseStatus::need_more));
+      REQUIRE(r.consumed == 1);
     }
-    CHECK(bytewise.info().has_sni == whole.parser.info().has_sni);
+    check_same_info(bytewise.info(), whole.parser.info());
   }
 }
 
-TEST_CASE("a ClientHello spread over several records", "[client_hello]") {
-  const auto message = message_of(load_fixture("curl.bin"));
+TEST_CASE("a ClientHello re-framed into several records parses the same", "[client_hello]") {
+  const auto captured = load_fixture("curl.bin");
+  const auto reference = feed_all(captured);
+  REQUIRE(reference.status == ParseStatus::done);
   std::mt19937 gen(7);
   std::vector<std::size_t> random_sizes;
   for (int i = 0; i < 64; ++i)
     random_sizes.push_back(1 + gen() % 40);
-  for (const auto& sizes : {std::vector<std::size_t>{1}, std::vector<std::size_t>{7},
-                            std::vector<std::size_t>{3, 100, 1}, random_sizes}) {
-    const auto framed = in_records(message, sizes);
+  const std::vector<std::vector<std::size_t>> framings = {{1}, {7}, {3, 100, 1}, random_sizes};
+  for (const auto& sizes : framings) {
+    const auto framed = in_records(message_of(captured), sizes);
+    INFO("first record size " << sizes[0] << ", " << framed.size() << " bytes");
+    REQUIRE(framed.size() > captured.size());
     const auto whole = feed_all(framed);
     REQUIRE(whole.status == ParseStatus::done);
     CHECK(whole.consumed == framed.size());
-    CHECK(whole.parser.info().sni == "api.prefect.cloud");
-    // Split mid-record-header and mid-payload as well.
+    check_same_info(whole.parser.info(), reference.parser.info());
+    // Cuts inside a record header, inside a payload and one byte before the end.
     const auto split = feed_chunks(framed, {2, 9, framed.size() / 2, framed.size() - 1});
-    CHECK(split.status == ParseStatus::done);
-    CHECK(split.parser.info().sni == "api.prefect.cloud");
+    REQUIRE(split.status == ParseStatus::done);
+    CHECK(split.consumed == framed.size());
+    check_same_info(split.parser.info(), reference.parser.info());
   }
 }
 
 TEST_CASE("a ClientHello larger than one TCP segment", "[client_hello]") {
-  // Post-quantum key shares make real hellos exceed 1500 bytes; padding gives the same shape.
-  const auto message = hello_message(
-      {sni_extension({"pypi.org"}), alpn_extension({"h2"}), extension(21, Bytes(4000, 0))});
+  const auto message = large_message();
   REQUIRE(message.size() > 4000);
-  for (const auto& framed : {in_records(message, {16384}), in_records(message, {1200, 700})}) {
+  for (const auto& framed : {in_record(message), in_records(message, {1200, 700})}) {
+    INFO(framed.size() << " bytes");
     const auto whole = feed_all(framed);
     REQUIRE(whole.status == ParseStatus::done);
+    CHECK(whole.consumed == framed.size());
     CHECK(whole.parser.info().sni == "pypi.org");
+    CHECK(whole.parser.info().alpn == std::vector<std::string>{"h2"});
     std::vector<std::size_t> mss_cuts;
     for (std::size_t at = 1448; at < framed.size(); at += 1448)
       mss_cuts.push_back(at);
     const auto segmented = feed_chunks(framed, mss_cuts);
-    CHECK(segmented.status == ParseStatus::done);
-    CHECK(segmented.parser.info().alpn == std::vector<std::string>{"h2"});
+    REQUIRE(segmented.status == ParseStatus::done);
+    check_same_info(segmented.parser.info(), whole.parser.info());
+    for (std::size_t cut = 1; cut < framed.size(); cut += 13) {
+      const auto two = feed_chunks(framed, {cut});
+      REQUIRE(two.status == ParseStatus::done);
+      REQUIRE(two.parser.info().sni == "pypi.org");
+    }
   }
-  const auto capped = feed_all(in_records(message, {16384}), 2048);
+}
+
+TEST_CASE("the size cap is enforced from the handshake header", "[client_hello]") {
+  // record(22, TLS 1.0, 4 bytes) | client_hello, u24 length 16385: the header alone is enough.
+  const Bytes over = {22, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x40, 0x01};
+  const auto o = feed_all(over, 16384);
+  CHECK(o.status == ParseStatus::error);
+  CHECK(o.parser.error() == HelloError::too_large);
+  CHECK(std::string(o.parser.error_detail()) == "ClientHello larger than the limit");
+  // The same header split across two 2-byte records.
+  const Bytes split_header = {22, 0x03, 0x01, 0x00, 0x02, 0x01, 0x00,
+                              22, 0x03, 0x01, 0x00, 0x02, 0x40, 0x01};
+  CHECK(feed_all(split_header, 16384).parser.error() == HelloError::too_large);
+  // Exactly at the limit is allowed: the parser waits for the body.
+  const Bytes at_limit = {22, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x40, 0x00};
+  CHECK(feed_all(at_limit, 16384).status == ParseStatus::need_more);
+  // A real, complete hello over a smaller cap.
+  const auto capped = feed_all(in_records(large_message(), {1200}), 2048);
   CHECK(capped.status == ParseStatus::error);
   CHECK(capped.parser.error() == HelloError::too_large);
 }
 
-TEST_CASE("too large is reported from the handshake header alone", "[client_hello]") {
-  const Bytes header_only = {22, 3, 1, 0x40, 0x00, 1, 0x00, 0x40, 0x01};  // claims 16385 bytes
-  const auto o = feed_all(header_only, 16384);
-  CHECK(o.status == ParseStatus::error);
-  CHECK(o.parser.error() == HelloError::too_large);
-}
-
 TEST_CASE("a truncated ClientHello always asks for more", "[client_hello]") {
-  const auto bytes = load_fixture("openssl_tls13.bin");
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    ClientHelloParser p;
-    const auto r = p.feed(std::span<const std::uint8_t>(bytes).first(n));
-    REQUIRE(r.status == ParseStatus::need_more);
+  std::vector<Bytes> inputs;
+  for (const char* name : kFixtures)
+    inputs.push_back(load_fixture(name));
+  inputs.push_back(in_records(large_message(), {1200, 700}));
+  for (const auto& bytes : inputs) {
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      INFO("first " << n << " of " << bytes.size() << " bytes");
+      ClientHelloParser p;
+      const auto r = p.feed(slice(bytes, 0, n));
+      REQUIRE(r.status == ParseStatus::need_more);
+      REQUIRE(r.consumed == n);
+      REQUIRE(p.error() == HelloError::none);
+    }
   }
 }
 
-TEST_CASE("bytes that are not TLS", "[client_hello]") {
-  const std::string http = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-  const auto o = feed_all(Bytes(http.begin(), http.end()));
-  CHECK(o.status == ParseStatus::error);
-  CHECK(o.parser.error() == HelloError::not_tls);
-  // SSLv2-compatible hello: 2-byte length with the high bit set, msg_type 1, version 3.1.
+TEST_CASE("bytes that are not a TLS handshake", "[client_hello]") {
+  const std::string http = "GET / HTTP/1.1\r\nHost: api.prefect.cloud\r\n\r\n";
+  const auto get = feed_all(Bytes(http.begin(), http.end()));
+  CHECK(get.status == ParseStatus::error);
+  CHECK(get.parser.error() == HelloError::not_tls);
+  // SSLv2-compatible hello: u15 length with the high bit set, msg_type 1, version 3.1, ...
   const auto v2 = feed_all(Bytes{0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15});
+  CHECK(v2.status == ParseStatus::error);
   CHECK(v2.parser.error() == HelloError::not_tls);
-  // An SSL 3.0 ClientHello: well-formed, but the protocol is refused.
-  Bytes ssl3 = hello_message({sni_extension({"api.prefect.cloud"})});
-  ssl3[4] = 3;
-  ssl3[5] = 0;
-  const auto old = feed_all(in_records(ssl3, {16384}));
+  // The first byte decides: no need to wait for a whole record header.
+  CHECK(feed_all(Bytes{0x80}).parser.error() == HelloError::not_tls);
+  // An application-data or alert record before any handshake.
+  CHECK(feed_all(record({1, 2, 3}, 23)).parser.error() == HelloError::not_tls);
+  CHECK(feed_all(record({2, 40}, 21)).parser.error() == HelloError::not_tls);
+  // Handshake content type, record version major 2.
+  CHECK(feed_all(record({1, 0, 0, 0}, 22, 0x0200)).parser.error() == HelloError::not_tls);
+  // A well-formed SSL 3.0 ClientHello: refused as a protocol fqdngate does not carry.
+  HelloFields ssl3;
+  ssl3.legacy_version = 0x0300;
+  ssl3.extensions = std::vector<Bytes>{sni_extension("api.prefect.cloud")};
+  const auto old = feed_all(in_record(hello_message(ssl3)));
   CHECK(old.status == ParseStatus::error);
   CHECK(old.parser.error() == HelloError::not_tls);
   CHECK(std::string(old.parser.error_detail()) == "SSL 3.0 or older ClientHello");
-  // Handshake content type but an SSL 2/unknown record version.
-  CHECK(feed_all(Bytes{22, 2, 0, 0, 5}).parser.error() == HelloError::not_tls);
 }
 
 TEST_CASE("bogus lengths and framing are malformed", "[client_hello]") {
-  const auto good = hello_message({sni_extension({"api.prefect.cloud"})});
+  const auto good = hello_message({sni_extension("api.prefect.cloud")});
+  REQUIRE(feed_all(in_record(good)).status == ParseStatus::done);
   struct Case {
     const char* name;
     Bytes bytes;
+    std::string detail;
   };
   std::vector<Case> cases;
-  cases.push_back({"record length 0", Bytes{22, 3, 1, 0, 0}});
-  cases.push_back({"record length over 2^14+2048", Bytes{22, 3, 1, 0x48, 0x01}});
+  auto with = [&](const char* name, HelloFields f, const char* detail) {
+    cases.push_back({name, in_record(hello_message(f)), detail});
+  };
+  auto with_extensions = [&](const char* name, std::vector<Bytes> e, const char* detail) {
+    cases.push_back({name, in_record(hello_message(e)), detail});
+  };
+
+  // Record layer.
+  cases.push_back({"record length 0", {22, 0x03, 0x01, 0x00, 0x00}, "empty handshake record"});
+  cases.push_back({"record length 16641 (2^14+257)",
+                   {22, 0x03, 0x01, 0x41, 0x01},
+                   "record length exceeds 2^14+256"});
   {
     Bytes b = in_records(good, {10});
-    b[10 + 5] = 23;  // second record is application data
-    cases.push_back({"non-handshake record inside the hello", b});
+    b[5 + 10] = 23;  // second record: application_data
+    cases.push_back(
+        {"application data inside the hello", b, "non-handshake record inside the ClientHello"});
   }
+  {
+    // Handshake length 10 more than the record holds, then a ChangeCipherSpec record.
+    Bytes m = good;
+    m[3] = static_cast<std::uint8_t>(m[3] + 10);
+    Bytes b = in_record(m);
+    append(b, record({1}, 20));
+    cases.push_back({"handshake length past the record, then change_cipher_spec", b,
+                     "non-handshake record inside the ClientHello"});
+  }
+  {
+    Bytes b = in_records(good, {10});
+    b[5 + 10 + 1] = 2;  // second record: version 2.1
+    cases.push_back({"second record not TLS", b, "record version is not TLS"});
+  }
+  // Handshake layer.
   {
     Bytes m = good;
     m[0] = 2;  // server_hello
-    cases.push_back({"not a client_hello message", in_records(m, {16384})});
+    cases.push_back(
+        {"not a client_hello", in_record(m), "first handshake message is not a ClientHello"});
+  }
+  cases.push_back({"body shorter than version and random",
+                   in_record(Bytes{1, 0, 0, 4, 0x03, 0x03, 0xab, 0xab}),
+                   "ClientHello shorter than version and random"});
+  {
+    HelloFields f;
+    f.session_id = Bytes(33, 0xcd);
+    with("session id of 33 bytes", f, "bad session id");
   }
   {
-    Bytes m = good;
-    m[4 + 2 + 32] = 33;  // session id length 33
-    cases.push_back({"session id over 32 bytes", in_records(m, {16384})});
+    HelloFields f;
+    f.cipher_suites = {0x13, 0x01, 0x13};
+    with("odd cipher suite length", f, "bad cipher suite list");
   }
   {
-    // cipher_suites length 3 (odd); shift nothing else: the hello then fails on framing anyway.
-    Bytes m = good;
-    m[4 + 2 + 32 + 1 + 32 + 1] = 3;
-    cases.push_back({"odd cipher suite length", in_records(m, {16384})});
+    HelloFields f;
+    f.cipher_suites = {};
+    with("no cipher suites", f, "bad cipher suite list");
   }
   {
-    Bytes m = good;
-    m[m.size() - 1 - 17 - 2 - 1 - 2] += 1;  // server_name extension length one past the end
-    cases.push_back({"extension length past the end", in_records(m, {16384})});
+    HelloFields f;
+    f.compression_methods = {};
+    with("no compression methods", f, "bad compression method list");
   }
-  cases.push_back(
-      {"two SNI host names",
-       in_records(hello_message({sni_extension({"api.prefect.cloud", "evil.example"})}), {16384})});
-  cases.push_back(
-      {"empty SNI host name", in_records(hello_message({sni_extension({""})}), {16384})});
-  cases.push_back(
-      {"SNI with a space", in_records(hello_message({sni_extension({"a b.example"})}), {16384})});
-  cases.push_back(
-      {"ALPN entry of length 0", in_records(hello_message({alpn_extension({"h2", ""})}), {16384})});
-  cases.push_back({"duplicate extension", in_records(hello_message({sni_extension({"a.example"}),
-                                                                    sni_extension({"a.example"})}),
-                                                     {16384})});
+  {
+    // The handshake length is larger than the fields, and the record really carries that much.
+    HelloFields f;
+    f.extensions = std::vector<Bytes>{sni_extension("api.prefect.cloud")};
+    f.after_extensions = {0x00, 0x00};
+    with("bytes after the extension block", f, "extension block length does not match the message");
+  }
+  // Extensions.
+  with_extensions("extension length past the end",
+                  {{0x00, 0x15, 0x00, 0x10, 0x00, 0x00, 0x00}},  // padding(21), claims 16, has 3
+                  "extension runs past the end of the block");
+  with_extensions("duplicate server_name",
+                  {sni_extension("api.prefect.cloud"), sni_extension("api.prefect.cloud")},
+                  "duplicate extension");
+  with_extensions("duplicate padding", {extension(21, {0}), extension(21, {0})},
+                  "duplicate extension");
+  with_extensions("two SNI host names",
+                  {sni_extension({{0, "api.prefect.cloud"}, {0, "evil.example"}})},
+                  "multiple SNI host names");
+  with_extensions("empty SNI host name", {sni_extension("")}, "empty SNI host name");
+  with_extensions("SNI with a space", {sni_extension("a b.example")},
+                  "SNI host name has non-printable bytes");
+  with_extensions("SNI with a NUL", {sni_extension(std::string("api.prefect.cloud\0.evil", 23))},
+                  "SNI host name has non-printable bytes");
+  with_extensions("SNI with a high byte", {sni_extension("caf\xc3\xa9.example")},
+                  "SNI host name has non-printable bytes");
+  with_extensions("empty server_name list", {extension(0, {0x00, 0x00})}, "bad server_name list");
+  with_extensions("ALPN entry of length 0", {alpn_extension({"h2", ""})}, "bad ALPN protocol name");
+  with_extensions("ALPN entry past the list", {extension(16, {0x00, 0x03, 0x05, 'h', '2'})},
+                  "bad ALPN protocol name");
+  with_extensions("empty ALPN list", {extension(16, {0x00, 0x00})}, "bad ALPN list");
+
   for (const auto& c : cases) {
     INFO(c.name);
-    const auto o = feed_all(c.bytes);
-    CHECK(o.status == ParseStatus::error);
-    CHECK(o.parser.error() == HelloError::malformed);
-    CHECK(std::string(o.parser.error_detail()).size() > 0);
+    const auto whole = feed_all(c.bytes);
+    CHECK(whole.status == ParseStatus::error);
+    CHECK(whole.parser.error() == HelloError::malformed);
+    CHECK(whole.parser.error_detail() == c.detail);
+    // Incremental checks reach the same verdict however the bytes arrive.
+    const auto bytewise = feed_bytewise(c.bytes);
+    CHECK(bytewise.status == ParseStatus::error);
+    CHECK(bytewise.parser.error_detail() == c.detail);
   }
 }
 
-TEST_CASE("ECH, no extensions at all, and trailing bytes", "[client_hello]") {
-  const auto ech = feed_all(in_records(
-      hello_message({sni_extension({"public.example"}), extension(0xfe0d, Bytes(40, 7))}),
-      {16384}));
+TEST_CASE("record lengths up to 2^14+256 are accepted", "[client_hello]") {
+  CHECK(feed_all({22, 0x03, 0x01, 0x41, 0x00}).status == ParseStatus::need_more);
+  // A handshake length beyond the first record just waits for the next record.
+  Bytes m = hello_message({sni_extension("api.prefect.cloud")});
+  const auto full = in_records(m, {20});
+  const auto first_record = Bytes(full.begin(), full.begin() + 5 + 20);
+  CHECK(feed_all(first_record).status == ParseStatus::need_more);
+}
+
+TEST_CASE("server_name entries, ECH and hellos without extensions", "[client_hello]") {
+  // Only host_name (0) counts; other name types are skipped, not taken as the host.
+  const auto other_type = feed_all(
+      in_record(hello_message({sni_extension({{1, "other.example"}, {0, "api.prefect.cloud"}})})));
+  REQUIRE(other_type.status == ParseStatus::done);
+  CHECK(other_type.parser.info().sni == "api.prefect.cloud");
+  const auto only_other =
+      feed_all(in_record(hello_message({sni_extension({{1, "other.example"}})})));
+  REQUIRE(only_other.status == ParseStatus::done);
+  CHECK_FALSE(only_other.parser.info().has_sni);
+
+  // The SNI is reported as sent; normalizing it is the caller's job.
+  const auto upper = feed_all(in_record(hello_message({sni_extension("API.Prefect.Cloud.")})));
+  REQUIRE(upper.status == ParseStatus::done);
+  CHECK(upper.parser.info().sni == "API.Prefect.Cloud.");
+
+  const auto ech = feed_all(in_record(hello_message(
+      {sni_extension("public.example"), extension(0xfe0d, Bytes(40, 7)), alpn_extension({"h2"})})));
   REQUIRE(ech.status == ParseStatus::done);
   CHECK(ech.parser.info().offers_ech);
   CHECK(ech.parser.info().sni == "public.example");
+  CHECK(ech.parser.info().alpn == std::vector<std::string>{"h2"});
+  // Other code points near 0xfe0d are not ECH.
+  const auto not_ech = feed_all(in_record(hello_message({extension(0xfe0c, {0})})));
+  REQUIRE(not_ech.status == ParseStatus::done);
+  CHECK_FALSE(not_ech.parser.info().offers_ech);
 
-  // A hello that ends right after the compression methods is legal and has no SNI.
-  Bytes bare = hello_message({});
-  bare.resize(bare.size() - 2);  // drop the empty extensions length
-  bare[3] = static_cast<std::uint8_t>(bare.size() - 4);
-  const auto none = feed_all(in_records(bare, {16384}));
+  HelloFields bare;
+  bare.extensions.reset();  // body ends right after compression_methods
+  const auto none = feed_all(in_record(hello_message(bare)));
   REQUIRE(none.status == ParseStatus::done);
   CHECK_FALSE(none.parser.info().has_sni);
+  const auto empty_block = feed_all(in_record(hello_message(HelloFields{})));
+  REQUIRE(empty_block.status == ParseStatus::done);
+  CHECK_FALSE(empty_block.parser.info().has_sni);
+}
 
-  // Bytes after the hello in the same feed are not consumed...
-  auto framed = load_fixture("openssl_tls13.bin");
-  const auto hello_size = framed.size();
-  framed.insert(framed.end(), {23, 3, 3, 0, 1, 0});
-  const auto trailing = feed_all(framed);
-  REQUIRE(trailing.status == ParseStatus::done);
-  CHECK(trailing.consumed == hello_size);
-  // ...but the rest of the record that completed the hello is.
-  Bytes msg = message_of(load_fixture("openssl_tls13.bin"));
-  Bytes padded_record{22, 3, 1};
-  put_u16(padded_record, msg.size() + 3);
-  padded_record.insert(padded_record.end(), msg.begin(), msg.end());
-  padded_record.insert(padded_record.end(), {0, 0, 0});
-  const auto in_record = feed_all(padded_record);
-  REQUIRE(in_record.status == ParseStatus::done);
-  CHECK(in_record.consumed == padded_record.size());
+TEST_CASE("consumed stops at the record that completes the hello", "[client_hello]") {
+  const auto captured = load_fixture("openssl_tls13.bin");
+  const Bytes app_data = record({0xde, 0xad}, 23);
+
+  SECTION("a later record in the same feed is not consumed") {
+    for (const auto& hello : {captured, in_records(message_of(captured), {50, 9})}) {
+      Bytes bytes = hello;
+      append(bytes, app_data);
+      const auto o = feed_all(bytes);
+      REQUIRE(o.status == ParseStatus::done);
+      CHECK(o.consumed == hello.size());
+      CHECK(o.parser.info().sni == "api.prefect.cloud");
+    }
+  }
+  SECTION("bytes after the hello inside its own record are consumed") {
+    Bytes fragment = message_of(captured);
+    append(fragment, Bytes{0x00, 0x00, 0x00});
+    const auto padded = in_record(fragment);
+    Bytes bytes = padded;
+    append(bytes, app_data);
+    const auto o = feed_all(bytes);
+    REQUIRE(o.status == ParseStatus::done);
+    CHECK(o.consumed == padded.size());
+  }
+  SECTION("a finished parser keeps its verdict and takes no more bytes") {
+    ClientHelloParser p;
+    REQUIRE(p.feed(captured).status == ParseStatus::done);
+    const auto again = p.feed(app_data);
+    CHECK(again.status == ParseStatus::done);
+    CHECK(again.consumed == 0);
+    CHECK(p.info().sni == "api.prefect.cloud");
+
+    ClientHelloParser bad;
+    REQUIRE(bad.feed(Bytes{'G', 'E', 'T'}).status == ParseStatus::error);
+    const auto after = bad.feed(captured);
+    CHECK(after.status == ParseStatus::error);
+    CHECK(after.consumed == 0);
+    CHECK(bad.error() == HelloError::not_tls);
+  }
 }
