@@ -7,6 +7,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${FQDNGATE_FUZZ_SECONDS:-60}
 build=${FQDNGATE_FUZZ_BUILD:-$root/build-fuzz}
 
+# clang alone cannot link -fsanitize=fuzzer on Debian 12: libFuzzer and the sanitizer runtimes
+# are in libclang-rt-14-dev, which the test package list includes.
+"$root/deploy/install-deps.sh" --test
+
 cmake -S "$root/tests/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build"
@@ -23,7 +27,8 @@ for target in request_head client_hello name_matcher policy_yaml; do
       >"$work/log" 2>&1; then
     status=1
     tail -n 40 "$work/log"
-    echo "fuzz_$target FAILED; reproducer(s):" "$work"/artifacts/*
+    echo "fuzz_$target FAILED; reproducer(s):"
+    ls -1 "$work"/artifacts/* 2>/dev/null || echo "  (none written; full log: $work/log)"
   else
     grep -E "^stat::number_of_executed_units|^Done" "$work/log" || true
   fi
