@@ -1,8 +1,8 @@
 // listen:, threads:, dns:, audit: and limits: -> Settings.
 #include <boost/asio/ip/address.hpp>
-#include <charconv>
 
 #include "policy/hostname.hpp"
+#include "policy/listen_address.hpp"
 #include "policy/loader_sections.hpp"
 
 namespace fqdngate::policy::sections {
@@ -17,31 +17,15 @@ std::optional<ip::address> parse_address(std::string_view text) {
   return a;
 }
 
-bool parse_port(std::string_view text, unsigned min) {
-  unsigned v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  return !text.empty() && ec == std::errc{} && end == text.data() + text.size() && v >= min &&
-         v <= 65535;
-}
-
-// "ip:port" or "[v6]:port"; with `port_optional`, also "ip" and a bare IPv6 address.
-bool valid_endpoint(std::string_view text, bool port_optional, unsigned min_port) {
-  if (text.starts_with('[')) {
-    const std::size_t close = text.find(']');
-    if (close == std::string_view::npos) return false;
-    const auto host = parse_address(text.substr(1, close - 1));
-    if (!host || !host->is_v6()) return false;
-    const std::string_view rest = text.substr(close + 1);
-    if (rest.empty()) return port_optional;
-    return rest.starts_with(':') && parse_port(rest.substr(1), min_port);
+// A resolver: "ip", a bare or bracketed IPv6 address, or the listen grammar with a port >= 1.
+bool valid_dns_server(std::string_view text) {
+  if (parse_address(text)) return true;
+  if (text.starts_with('[') && text.ends_with(']')) {
+    const auto a = parse_address(text.substr(1, text.size() - 2));
+    return a && a->is_v6();
   }
-  const std::size_t colon = text.find(':');
-  if (colon == std::string_view::npos || text.find(':', colon + 1) != std::string_view::npos) {
-    const auto host = parse_address(text);
-    return port_optional && host.has_value();
-  }
-  const auto host = parse_address(text.substr(0, colon));
-  return host && host->is_v4() && parse_port(text.substr(colon + 1), min_port);
+  const auto endpoint = parse_listen_address(text, nullptr);
+  return endpoint && endpoint->port() != 0;
 }
 
 std::chrono::milliseconds seconds(const yaml::Reader& r, const yaml::Field& f, std::uint64_t max) {
@@ -64,7 +48,7 @@ void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings
     const std::string path = yaml::index_path(f.path, i);
     constexpr std::string_view kWhat = "\"ip:port\" or \"[v6]:port\" (port 0-65535)";
     const std::string text = r.text(list[i], path, kWhat);
-    if (!valid_endpoint(text, false, 0)) r.expected(list[i], path, kWhat);
+    if (!parse_listen_address(text, nullptr)) r.expected(list[i], path, kWhat);
     settings.listen.push_back(text);
   }
 }
@@ -95,10 +79,8 @@ void check_open_proxy(const yaml::Reader& r, const yaml::Field* listen, const Se
   const auto list = r.items(listen->at, listen->path, "a list of addresses");
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string text = r.scalar_or_empty(list[i]);
-    const std::string host = text.starts_with('[') ? text.substr(1, text.find(']') - 1)
-                                                   : text.substr(0, text.rfind(':'));
-    const auto a = parse_address(host);
-    if (a && !a->is_loopback()) {
+    const auto endpoint = parse_listen_address(text, nullptr);  // read_listen checked the form
+    if (endpoint && !endpoint->address().is_loopback()) {
       r.fail(list[i], yaml::index_path(listen->path, i),
              "\"" + text +
                  "\" is not a loopback address and clients.allow is not set: fqdngate would be "
@@ -123,7 +105,7 @@ void read_dns(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
         const std::string path = yaml::index_path(k.path, i);
         constexpr std::string_view kWhat = "\"ip\", \"ip:port\" or \"[v6]:port\"";
         const std::string text = r.text(list[i], path, kWhat);
-        if (!valid_endpoint(text, true, 1)) r.expected(list[i], path, kWhat);
+        if (!valid_dns_server(text)) r.expected(list[i], path, kWhat);
         settings.dns.servers.push_back(text);
       }
     } else if (k.key == "hosts") {

@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "proxy/listen_address.hpp"
+#include "policy/listen_address.hpp"
 #include "proxy/session.hpp"
 
 namespace fqdngate {

@@ -17,11 +17,11 @@
 
 #include "policy/address_class.hpp"
 #include "policy/hostname.hpp"
+#include "policy/listen_address.hpp"
 #include "proxy/audit_record.hpp"
 #include "proxy/authority.hpp"
 #include "proxy/client_hello_parser.hpp"
 #include "proxy/connector.hpp"
-#include "proxy/listen_address.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/request_head_parser.hpp"
 #include "proxy/responses.hpp"

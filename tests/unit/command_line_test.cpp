@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "proxy/listen_address.hpp"
+#include "policy/listen_address.hpp"
 
 using namespace fqdngate;
 

@@ -1,4 +1,4 @@
-#include "proxy/listen_address.hpp"
+#include "policy/listen_address.hpp"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-// "ip:port" / "[v6]:port" text <-> endpoints, for --listen, `listen:` and log lines.
+// "ip:port" / "[v6]:port" text <-> endpoints: the one grammar of --listen, `listen:` and log lines.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
