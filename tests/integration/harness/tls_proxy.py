@@ -6,11 +6,16 @@ ListenerTestCase is ProxyTestCase with that process. The helpers open CONNECTs o
 the proxy and check audit lines that carry an identity.
 """
 
+import asyncio
+import os
 import re
 import socket
 import subprocess
 import threading
 import time
+from unittest import mock
+
+import httpx
 
 from . import clients, env, pki
 from .base import TIME_RE, ProxyTestCase
@@ -105,6 +110,37 @@ class ListenerTestCase(ProxyTestCase):
         self.assertIdentifiedRecord(record, user)
         self.assertEqual(len(self.proxy.matching(conn=record["conn"], event="close")), 1)
         return record
+
+
+def client_certificate(pki, name, other_ca=False):
+    """(NAME.crt, NAME.key) with CN=NAME from certs/make-client-cert.sh, signed by the test CA
+    (or, with other_ca, by an unrelated CA the proxy does not trust), next to the test PKI."""
+    script = os.path.join(os.path.dirname(env.certs_script()), "make-client-cert.sh")
+    out = os.path.dirname(pki.ca_cert)
+    subprocess.run(
+        [script, *(["--other-ca"] if other_ca else []), out, name],
+        check=True,
+        timeout=60,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    return os.path.join(out, f"{name}.crt"), os.path.join(out, f"{name}.key")
+
+
+def httpx_through_tls_proxy(pki, proxy_url, method, url, **kwargs):
+    """One httpx request through an https:// proxy URL, trusting the test CA for both the proxy
+    and the origin; returns the response (body read).
+
+    httpx 0.23 (Debian 12) can only nest TLS in TLS with its async client, and it verifies the
+    proxy with ssl.create_default_context(), which honours SSL_CERT_FILE; newer httpx takes
+    httpx.Proxy(url, ssl_context=...) instead."""
+
+    async def request():
+        async with httpx.AsyncClient(proxies=proxy_url, verify=pki.ca_cert, timeout=30) as c:
+            return await c.request(method, url, **kwargs)
+
+    with mock.patch.dict(os.environ, {"SSL_CERT_FILE": pki.ca_cert}):
+        return asyncio.run(request())
 
 
 def client_context(pki, cert=None, key=None):

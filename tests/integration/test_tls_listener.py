@@ -1,0 +1,322 @@
+"""TLS listeners (listen: entries with tls:): clients reach the proxy over TLS with an https://
+proxy URL, tunnels through them behave like plain ones, and with client_ca the client
+certificate's CN is the identity while clients without a trusted certificate get no tunnel."""
+
+import json
+import os
+import re
+import ssl
+import subprocess
+import unittest
+
+from harness import clients, env, pki
+from harness.proxy_process import write_policy
+from harness.tls_origin import HttpOrigin
+from harness.tls_proxy import (
+    ListenerTestCase,
+    client_certificate,
+    client_context,
+    connect_over_tls,
+    httpx_through_tls_proxy,
+    refused_handshake,
+)
+from harness.tls_stream import TLSStream
+from harness.waiting import wait_until
+
+HOST = "api.prefect.cloud"
+OTHER_ALLOWED = "app.prefect.cloud"
+MIB = 1 << 20
+TLS_ALERT = 0x15
+
+
+class TlsListeners(ListenerTestCase):
+    # Plain, TLS, and TLS with client certificates, in that order.
+    listener_count = 3
+
+    @classmethod
+    def start_servers(cls):
+        cls.origin = cls.start_origin(HttpOrigin(cls.pki))
+        cls.alice = client_certificate(cls.pki, "alice")
+        cls.stranger = client_certificate(cls.pki, "stranger", other_ca=True)
+
+    @classmethod
+    def policy(cls):
+        pki = cls.pki
+        return f"""\
+listen:
+  - 127.0.0.1:0
+  - address: 127.0.0.1:0
+    tls:
+      cert: {pki.server_cert}
+      key: {pki.server_key}
+  - address: 127.0.0.1:0
+    tls:
+      cert: {pki.server_cert}
+      key: {pki.server_key}
+      client_ca: {pki.ca_cert}
+prefect:
+  cloud: false
+allow:
+  - host: {HOST}
+    ports: [{cls.origin.port}]
+    private: true
+  - host: {OTHER_ALLOWED}
+    ports: [{cls.origin.port}]
+    private: true
+dns:
+  hosts:
+    {HOST}: 127.0.0.1
+    {OTHER_ALLOWED}: 127.0.0.1
+"""
+
+    def setUp(self):
+        self.since = self.proxy.audit_mark()
+        self.bytes_before = self.origin.bytes_received
+        self.connections_before = self.origin.connections
+        (self.plain_port, _), (self.tls_port, _), (self.mtls_port, _) = self.proxy.listeners
+
+    def url(self, path):
+        return f"https://{HOST}:{self.origin.port}{path}"
+
+    def target(self):
+        return f"{HOST}:{self.origin.port}"
+
+    def curl_health(self, proxy_url, *args):
+        result = clients.curl(
+            ["--proxy", proxy_url, *args, "--cacert", self.pki.ca_cert, self.url("/api/health")]
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        payload = json.loads(result.stdout)
+        self.assertIs(payload["healthy"], True)
+        self.assertEqual(payload["host"], self.target())
+
+    def assertTunnelAudited(self, user, min_bytes=1):
+        """Connect and TLS decisions allowed, one close line, the origin got exactly bytes_up."""
+        connect = self.proxy.wait_for(since=self.since, event="decision", stage="connect")
+        self.assertIdentifiedRecord(connect, user)
+        self.assertEqual((connect["decision"], connect["host"]), ("allow", HOST))
+        self.assertEqual(connect["port"], self.origin.port)
+        tls = self.proxy.wait_for(
+            since=self.since, event="decision", stage="tls", conn=connect["conn"]
+        )
+        self.assertIdentifiedRecord(tls, user)
+        self.assertEqual((tls["decision"], tls["sni"]), ("allow", HOST))
+        close = self.closeRecordOf(self.since, user, conn=connect["conn"])
+        self.assertEqual((close["status"], close["reason"]), (200, "closed"))
+        self.assertEqual(close["upstream"], f"127.0.0.1:{self.origin.port}")
+        self.assertGreaterEqual(close["bytes_up"], min_bytes)
+        self.assertGreaterEqual(close["bytes_down"], min_bytes)
+        expected = self.bytes_before + close["bytes_up"]
+        self.assertTrue(wait_until(lambda: self.origin.bytes_received >= expected))
+        self.assertEqual(self.origin.bytes_received, expected)
+        return close
+
+    def assertHandshakeRefused(self, client):
+        decision = self.proxy.wait_for(since=self.since, event="decision", client=client)
+        self.assertIdentifiedRecord(decision, None)
+        self.assertEqual(
+            (decision["stage"], decision["decision"], decision["reason"]),
+            ("admit", "deny", "tls_handshake_failed"),
+        )
+        close = self.closeRecordOf(self.since, None, client=client)
+        self.assertEqual(close["reason"], "tls_handshake_failed")
+        self.assertIsNone(close["host"])
+        self.assertEqual((close["bytes_up"], close["bytes_down"]), (0, 0))
+        self.assertEqual(self.origin.connections, self.connections_before)
+        self.assertEqual(self.origin.bytes_received, self.bytes_before)
+
+    def test_one_start_up_line_per_listener_in_listen_order(self):
+        self.assertEqual([tls for _, tls in self.proxy.listeners], [False, True, True])
+        self.assertEqual(len({port for port, _ in self.proxy.listeners}), 3)
+        lines = [
+            line for line in self.proxy.stderr_text().splitlines() if "listening on" in line
+        ]
+        self.assertEqual(len(lines), 3, lines)
+
+    def test_curl_https_proxy_url(self):
+        self.curl_health(
+            f"https://127.0.0.1:{self.tls_port}", "--proxy-cacert", self.pki.ca_cert
+        )
+        self.assertTunnelAudited(None)
+
+    def test_curl_refuses_proxy_certificate_it_does_not_trust(self):
+        # The client really verifies the proxy: without --proxy-cacert the test CA is unknown.
+        result = clients.curl(
+            ["--proxy", f"https://127.0.0.1:{self.tls_port}", "--cacert", self.pki.ca_cert,
+             self.url("/api/health")]
+        )
+        self.assertNotEqual(result.returncode, 0)
+        self.assertEqual(self.origin.connections, self.connections_before)
+
+    def test_httpx_one_mib_post_echoed_byte_for_byte(self):
+        payload = os.urandom(MIB)
+        response = httpx_through_tls_proxy(
+            self.pki,
+            f"https://127.0.0.1:{self.tls_port}",
+            "POST",
+            self.url("/echo"),
+            content=payload,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(len(response.content), MIB)
+        self.assertTrue(response.content == payload, "echoed body differs from the upload")
+        self.assertTunnelAudited(None, min_bytes=MIB)
+
+    def test_raw_connect_answer_over_tls_is_exactly_connection_established(self):
+        sock, client, answer = connect_over_tls(
+            self.tls_port, client_context(self.pki), self.target()
+        )
+        with sock:
+            self.assertEqual(answer.head, clients.CONNECTION_ESTABLISHED)
+            self.assertEqual(answer.rest, b"")
+        close = self.closeRecordOf(self.since, None, client=client)
+        self.assertEqual(close["status"], 200)
+        self.assertEqual((close["bytes_up"], close["bytes_down"]), (0, 0))
+
+    def test_sni_mismatch_is_refused_through_tls_listener(self):
+        ctx = self.pki.client_context()
+        hello = TLSStream(ctx, server_side=False, server_hostname=OTHER_ALLOWED).first_flight()
+        sock, client, answer = connect_over_tls(
+            self.tls_port, client_context(self.pki), self.target()
+        )
+        with sock:
+            self.assertEqual(answer.head, clients.CONNECTION_ESTABLISHED)
+            sock.sendall(hello)
+            reply = answer.rest + read_until_closed_tls(sock)
+        self.assertGreaterEqual(len(reply), 7, reply)
+        self.assertEqual(reply[0], TLS_ALERT, reply)
+        close = self.closeRecordOf(self.since, None, client=client)
+        self.assertEqual((close["status"], close["reason"]), (200, "sni_mismatch"))
+        tls = self.proxy.wait_for(since=self.since, event="decision", stage="tls", conn=close["conn"])
+        self.assertEqual((tls["decision"], tls["sni"]), ("deny", OTHER_ALLOWED))
+        self.assertEqual(self.origin.bytes_received, self.bytes_before)
+
+    def test_client_certificate_cn_is_the_identity_curl(self):
+        crt, key = self.alice
+        self.curl_health(
+            f"https://127.0.0.1:{self.mtls_port}",
+            "--proxy-cacert", self.pki.ca_cert,
+            "--proxy-cert", crt,
+            "--proxy-key", key,
+        )
+        self.assertTunnelAudited("alice")
+
+    def test_client_certificate_cn_is_the_identity_raw_connect(self):
+        ctx = client_context(self.pki, *self.alice)
+        sock, client, answer = connect_over_tls(self.mtls_port, ctx, self.target())
+        with sock:
+            self.assertEqual(answer.head, clients.CONNECTION_ESTABLISHED)
+        connect = self.proxy.wait_for(
+            since=self.since, event="decision", stage="connect", client=client
+        )
+        self.assertIdentifiedRecord(connect, "alice")
+        self.assertEqual(connect["decision"], "allow")
+        close = self.closeRecordOf(self.since, "alice", client=client)
+        self.assertEqual(close["status"], 200)
+
+    def test_client_without_certificate_gets_no_tunnel(self):
+        client, _ = refused_handshake(self.mtls_port, client_context(self.pki), self.target())
+        self.assertHandshakeRefused(client)
+
+    def test_certificate_from_another_ca_gets_no_tunnel(self):
+        ctx = client_context(self.pki, *self.stranger)
+        client, _ = refused_handshake(self.mtls_port, ctx, self.target())
+        self.assertHandshakeRefused(client)
+
+    def test_curl_without_client_certificate_fails(self):
+        result = clients.curl(
+            ["--proxy", f"https://127.0.0.1:{self.mtls_port}", "--proxy-cacert", self.pki.ca_cert,
+             "--cacert", self.pki.ca_cert, self.url("/api/health")]
+        )
+        self.assertNotEqual(result.returncode, 0)
+        self.assertEqual(self.origin.connections, self.connections_before)
+        decision = self.proxy.wait_for(
+            since=self.since, event="decision", reason="tls_handshake_failed"
+        )
+        self.assertEqual((decision["stage"], decision["decision"]), ("admit", "deny"))
+
+    def test_plain_listener_in_the_same_process_still_works(self):
+        self.curl_health(f"http://127.0.0.1:{self.plain_port}")
+        self.assertTunnelAudited(None)
+
+    def test_refused_handshakes_leave_other_clients_served(self):
+        refused_handshake(self.mtls_port, client_context(self.pki), self.target())
+        refused_handshake(self.mtls_port, client_context(self.pki, *self.stranger), self.target())
+        self.since = self.proxy.audit_mark()
+        self.curl_health(
+            f"https://127.0.0.1:{self.mtls_port}",
+            "--proxy-cacert", self.pki.ca_cert,
+            "--proxy-cert", self.alice[0],
+            "--proxy-key", self.alice[1],
+        )
+        self.assertTunnelAudited("alice")
+
+
+def read_until_closed_tls(sock, timeout=clients.IO_TIMEOUT):
+    """Like clients.read_until_closed over a TLS socket: also ends when the proxy closes the
+    TCP connection without a close_notify."""
+    try:
+        return clients.read_until_closed(sock, timeout)
+    except ssl.SSLError:
+        return b""
+
+
+class CheckTlsListener(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = pki.get()
+
+    def run_check(self, text, stem):
+        path = write_policy(text, stem)
+        result = subprocess.run(
+            [env.binary(), "check", "--config", path],
+            cwd="/",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+        return path, result
+
+    @staticmethod
+    def listener(cert, key, extra=""):
+        return f"""\
+listen:
+  - address: 127.0.0.1:0
+    tls:
+      cert: {cert}
+      key: {key}
+{extra}allow:
+  - files.example.com
+"""
+
+    def test_relative_paths_are_relative_to_the_policy_directory(self):
+        pki = self.pki
+        scratch = env.scratch_dir()
+        self.assertEqual(os.path.dirname(os.path.dirname(pki.server_cert)), scratch)
+        rel = os.path.relpath
+        text = self.listener(rel(pki.server_cert, scratch), rel(pki.server_key, scratch))
+        text = text.replace("allow:\n", f"      client_ca: {rel(pki.ca_cert, scratch)}\nallow:\n")
+        _, result = self.run_check(text, "tls-relative")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_missing_certificate_is_an_error_naming_the_listener(self):
+        missing = os.path.join(env.scratch_dir(), f"no-such-{os.getpid()}.crt")
+        text = self.listener(missing, missing.replace(".crt", ".key"))
+        path, result = self.run_check(text, "tls-missing-cert")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(result.stderr, re.escape(f"{path}:") + r"\d+:\d+: ")
+        self.assertIn(missing, result.stderr)
+
+    def test_key_not_matching_certificate_is_an_error(self):
+        pki = self.pki
+        # The CA's key does not belong to the server certificate.
+        text = self.listener(pki.server_cert, pki.ca_cert.replace("ca.crt", "ca.key"))
+        path, result = self.run_check(text, "tls-wrong-key")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(result.stderr, re.escape(f"{path}:") + r"\d+:\d+: ")
+
+
+if __name__ == "__main__":
+    unittest.main()
