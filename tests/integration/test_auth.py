@@ -120,7 +120,9 @@ dns:
         )
         self.assertIdentifiedRecord(connect, user)
         self.assertEqual((connect["decision"], connect["host"]), ("allow", HOST))
-        tls = self.proxy.wait_for(since=self.since, event="decision", stage="tls", conn=auth["conn"])
+        tls = self.proxy.wait_for(
+            since=self.since, event="decision", stage="tls", conn=auth["conn"]
+        )
         self.assertIdentifiedRecord(tls, user)
         self.assertEqual((tls["decision"], tls["sni"]), ("allow", HOST))
         close = self.closeRecordOf(self.since, user, conn=auth["conn"])

@@ -188,7 +188,9 @@ dns:
         self.assertEqual(reply[0], TLS_ALERT, reply)
         close = self.closeRecordOf(self.since, None, client=client)
         self.assertEqual((close["status"], close["reason"]), (200, "sni_mismatch"))
-        tls = self.proxy.wait_for(since=self.since, event="decision", stage="tls", conn=close["conn"])
+        tls = self.proxy.wait_for(
+            since=self.since, event="decision", stage="tls", conn=close["conn"]
+        )
         self.assertEqual((tls["decision"], tls["sni"]), ("deny", OTHER_ALLOWED))
         self.assertEqual(self.origin.bytes_received, self.bytes_before)
 
