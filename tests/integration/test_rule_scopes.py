@@ -13,7 +13,7 @@ import unittest
 from harness import clients, credentials, env, pki
 from harness.proxy_process import line_of, write_policy
 from harness.tls_origin import HttpOrigin
-from harness.tls_proxy import ListenerTestCase
+from harness.tls_proxy import ListenerTestCase, client_certificate
 from harness.tls_stream import TLSStream
 from harness.waiting import wait_until
 
@@ -352,6 +352,65 @@ dns:
     def test_default_rule_refuses_an_allowed_alias(self):
         # ALIAS's rule has no sni: key, so it is exact: FRONT, though allowed, is a mismatch.
         self.assertHelloRefused(self.ALIAS, self.FRONT, "sni_mismatch")
+
+
+class CertificateIdentityScopes(ListenerTestCase):
+    """On a client_ca listener the certificate's CN is what users: matches."""
+
+    @classmethod
+    def start_servers(cls):
+        cls.origin = cls.start_origin(HttpOrigin(cls.pki))
+        cls.certs = {name: client_certificate(cls.pki, name) for name in ("alice", "bob")}
+
+    @classmethod
+    def policy(cls):
+        test_pki = cls.pki
+        return f"""\
+listen:
+  - address: 127.0.0.1:0
+    tls:
+      cert: {test_pki.server_cert}
+      key: {test_pki.server_key}
+      client_ca: {test_pki.ca_cert}
+prefect:
+  cloud: false
+allow:
+  - host: {ALICE_ONLY}
+    ports: [{cls.origin.port}]
+    private: true
+    users: [alice]
+dns:
+  hosts:
+    {ALICE_ONLY}: 127.0.0.1
+"""
+
+    def curl_as(self, name):
+        crt, key = self.certs[name]
+        return clients.curl(
+            ["--proxy", f"https://127.0.0.1:{self.port}", "--proxy-cacert", self.pki.ca_cert,
+             "--proxy-cert", crt, "--proxy-key", key, "--cacert", self.pki.ca_cert,
+             f"https://{ALICE_ONLY}:{self.origin.port}/api/health"]
+        )
+
+    def test_certificate_cn_in_users_is_served(self):
+        since = self.proxy.audit_mark()
+        result = self.curl_as("alice")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIs(json.loads(result.stdout)["healthy"], True)
+        close = self.closeRecordOf(since, "alice", host=ALICE_ONLY)
+        self.assertEqual((close["status"], close["reason"]), (200, "closed"))
+
+    def test_other_certificate_cn_is_not_in_scope(self):
+        since, before = self.proxy.audit_mark(), self.origin.connections
+        result = self.curl_as("bob")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(b"403", result.stderr)
+        decision = self.proxy.wait_for(since=since, event="decision", stage="connect")
+        self.assertIdentifiedRecord(decision, "bob")
+        self.assertEqual((decision["decision"], decision["reason"]), ("deny", "not_in_scope"))
+        close = self.closeRecordOf(since, "bob", conn=decision["conn"])
+        self.assertEqual((close["status"], close["reason"]), (403, "not_in_scope"))
+        self.assertEqual(self.origin.connections, before)
 
 
 def run_check(text, stem):

@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import unittest
 
-from harness import clients, env, pki
+from harness import clients, credentials, env, pki
 from harness.proxy_process import write_policy
 from harness.tls_origin import HttpOrigin
 from harness.tls_proxy import (
@@ -27,9 +27,51 @@ HOST = "api.prefect.cloud"
 OTHER_ALLOWED = "app.prefect.cloud"
 MIB = 1 << 20
 TLS_ALERT = 0x15
+BOB_PASSWORD = "bob's password"
+CHALLENGE = 'Basic realm="fqdngate", charset="UTF-8"'
 
 
-class TlsListeners(ListenerTestCase):
+class TlsListenerCase(ListenerTestCase):
+    """Helpers for tunnels through the listeners of one proxy."""
+
+    def url(self, path):
+        return f"https://{HOST}:{self.origin.port}{path}"
+
+    def target(self):
+        return f"{HOST}:{self.origin.port}"
+
+    def curl_health(self, proxy_url, *args):
+        result = clients.curl(
+            ["--proxy", proxy_url, *args, "--cacert", self.pki.ca_cert, self.url("/api/health")]
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        payload = json.loads(result.stdout)
+        self.assertIs(payload["healthy"], True)
+        self.assertEqual(payload["host"], self.target())
+
+    def assertTunnelAudited(self, user, min_bytes=1):
+        """Connect and TLS decisions allowed, one close line, the origin got exactly bytes_up."""
+        connect = self.proxy.wait_for(since=self.since, event="decision", stage="connect")
+        self.assertIdentifiedRecord(connect, user)
+        self.assertEqual((connect["decision"], connect["host"]), ("allow", HOST))
+        self.assertEqual(connect["port"], self.origin.port)
+        tls = self.proxy.wait_for(
+            since=self.since, event="decision", stage="tls", conn=connect["conn"]
+        )
+        self.assertIdentifiedRecord(tls, user)
+        self.assertEqual((tls["decision"], tls["sni"]), ("allow", HOST))
+        close = self.closeRecordOf(self.since, user, conn=connect["conn"])
+        self.assertEqual((close["status"], close["reason"]), (200, "closed"))
+        self.assertEqual(close["upstream"], f"127.0.0.1:{self.origin.port}")
+        self.assertGreaterEqual(close["bytes_up"], min_bytes)
+        self.assertGreaterEqual(close["bytes_down"], min_bytes)
+        expected = self.bytes_before + close["bytes_up"]
+        self.assertTrue(wait_until(lambda: self.origin.bytes_received >= expected))
+        self.assertEqual(self.origin.bytes_received, expected)
+        return close
+
+
+class TlsListeners(TlsListenerCase):
     # Plain, TLS, and TLS with client certificates, in that order.
     listener_count = 3
 
@@ -74,42 +116,6 @@ dns:
         self.bytes_before = self.origin.bytes_received
         self.connections_before = self.origin.connections
         (self.plain_port, _), (self.tls_port, _), (self.mtls_port, _) = self.proxy.listeners
-
-    def url(self, path):
-        return f"https://{HOST}:{self.origin.port}{path}"
-
-    def target(self):
-        return f"{HOST}:{self.origin.port}"
-
-    def curl_health(self, proxy_url, *args):
-        result = clients.curl(
-            ["--proxy", proxy_url, *args, "--cacert", self.pki.ca_cert, self.url("/api/health")]
-        )
-        self.assertEqual(result.returncode, 0, result.stderr)
-        payload = json.loads(result.stdout)
-        self.assertIs(payload["healthy"], True)
-        self.assertEqual(payload["host"], self.target())
-
-    def assertTunnelAudited(self, user, min_bytes=1):
-        """Connect and TLS decisions allowed, one close line, the origin got exactly bytes_up."""
-        connect = self.proxy.wait_for(since=self.since, event="decision", stage="connect")
-        self.assertIdentifiedRecord(connect, user)
-        self.assertEqual((connect["decision"], connect["host"]), ("allow", HOST))
-        self.assertEqual(connect["port"], self.origin.port)
-        tls = self.proxy.wait_for(
-            since=self.since, event="decision", stage="tls", conn=connect["conn"]
-        )
-        self.assertIdentifiedRecord(tls, user)
-        self.assertEqual((tls["decision"], tls["sni"]), ("allow", HOST))
-        close = self.closeRecordOf(self.since, user, conn=connect["conn"])
-        self.assertEqual((close["status"], close["reason"]), (200, "closed"))
-        self.assertEqual(close["upstream"], f"127.0.0.1:{self.origin.port}")
-        self.assertGreaterEqual(close["bytes_up"], min_bytes)
-        self.assertGreaterEqual(close["bytes_down"], min_bytes)
-        expected = self.bytes_before + close["bytes_up"]
-        self.assertTrue(wait_until(lambda: self.origin.bytes_received >= expected))
-        self.assertEqual(self.origin.bytes_received, expected)
-        return close
 
     def assertHandshakeRefused(self, client):
         decision = self.proxy.wait_for(since=self.since, event="decision", client=client)
@@ -251,6 +257,81 @@ dns:
             "--proxy-cacert", self.pki.ca_cert,
             "--proxy-cert", self.alice[0],
             "--proxy-key", self.alice[1],
+        )
+        self.assertTunnelAudited("alice")
+
+
+class TlsListenersWithAuth(TlsListenerCase):
+    """auth: on a TLS listener asks for Basic credentials; a client_ca listener takes the
+    certificate as the identity and asks for nothing more."""
+
+    listener_count = 2
+
+    @classmethod
+    def start_servers(cls):
+        cls.origin = cls.start_origin(HttpOrigin(cls.pki))
+        cls.alice = client_certificate(cls.pki, "alice")
+        cls.passwd_path = credentials.make_file(cls.__name__, {"bob": BOB_PASSWORD})
+
+    @classmethod
+    def policy(cls):
+        pki = cls.pki
+        return f"""\
+listen:
+  - address: 127.0.0.1:0
+    tls:
+      cert: {pki.server_cert}
+      key: {pki.server_key}
+  - address: 127.0.0.1:0
+    tls:
+      cert: {pki.server_cert}
+      key: {pki.server_key}
+      client_ca: {pki.ca_cert}
+auth:
+  credentials: {cls.passwd_path}
+prefect:
+  cloud: false
+allow:
+  - host: {HOST}
+    ports: [{cls.origin.port}]
+    private: true
+dns:
+  hosts:
+    {HOST}: 127.0.0.1
+"""
+
+    def setUp(self):
+        self.since = self.proxy.audit_mark()
+        self.bytes_before = self.origin.bytes_received
+        self.connections_before = self.origin.connections
+        (self.tls_port, _), (self.mtls_port, _) = self.proxy.listeners
+
+    def test_tls_listener_without_credentials_is_407(self):
+        sock, client, answer = connect_over_tls(
+            self.tls_port, client_context(self.pki), self.target()
+        )
+        sock.close()
+        self.assertErrorAnswer(answer, "auth_required")
+        self.assertEqual(answer.header("Proxy-Authenticate"), CHALLENGE, answer.head)
+        close = self.closeRecordOf(self.since, None, client=client)
+        self.assertEqual((close["status"], close["reason"]), (407, "auth_required"))
+        self.assertEqual(self.origin.connections, self.connections_before)
+
+    def test_curl_proxy_user_over_tls_listener(self):
+        self.curl_health(
+            f"https://127.0.0.1:{self.tls_port}",
+            "--proxy-cacert", self.pki.ca_cert,
+            "--proxy-user", f"bob:{BOB_PASSWORD}",
+        )
+        self.assertTunnelAudited("bob")
+
+    def test_client_certificate_needs_no_proxy_authorization(self):
+        crt, key = self.alice
+        self.curl_health(
+            f"https://127.0.0.1:{self.mtls_port}",
+            "--proxy-cacert", self.pki.ca_cert,
+            "--proxy-cert", crt,
+            "--proxy-key", key,
         )
         self.assertTunnelAudited("alice")
 
