@@ -57,6 +57,10 @@ class ScopeCase(ListenerTestCase):
     """Shared helpers: a CONNECT from a chosen source address and identity."""
 
     def setUp(self):
+        self.mark()
+
+    def mark(self):
+        """Later assertions look only at audit lines and origin traffic from here on."""
         self.since = self.proxy.audit_mark()
         self.connections_before = self.origin.connections
         self.bytes_before = self.origin.bytes_received
@@ -248,10 +252,10 @@ dns:
         with self.subTest("right user, wrong source"):
             self.assertRefused(ALICE_ON_SECOND, "not_in_scope", user="alice")
         with self.subTest("wrong user, right source"):
-            self.since = self.proxy.audit_mark()
+            self.mark()
             self.assertRefused(ALICE_ON_SECOND, "not_in_scope", user="bob", source=SECOND)
         with self.subTest("both hold"):
-            self.since = self.proxy.audit_mark()
+            self.mark()
             self.assertServed(ALICE_ON_SECOND, user="alice", source=SECOND)
 
     def test_scoped_deny_rule_denies_its_user(self):
@@ -270,12 +274,12 @@ dns:
     def test_sni_allowlisted_honours_the_identity_of_the_sni_rule(self):
         # ALIAS_FRONT lets the SNI differ, but ALICE_ONLY is allowed for alice only.
         self.assertServed(ALIAS_FRONT, user="alice", sni=ALICE_ONLY)
-        self.since = self.proxy.audit_mark()
+        self.mark()
         self.assertHelloRefused(ALIAS_FRONT, ALICE_ONLY, "sni_mismatch", user="bob")
 
     def test_sni_allowlisted_honours_the_source_of_the_sni_rule(self):
         self.assertHelloRefused(ALIAS_FRONT, SECOND_CLIENT_ONLY, "sni_mismatch", user="alice")
-        self.since = self.proxy.audit_mark()
+        self.mark()
         self.assertServed(ALIAS_FRONT, user="alice", source=SECOND, sni=SECOND_CLIENT_ONLY)
 
     def deny_rule_line(self):
@@ -429,7 +433,10 @@ class CheckScopes(unittest.TestCase):
     def assertCheckError(self, text, stem, needle):
         path, result = run_check(text, stem)
         self.assertEqual(result.returncode, 2, result.stderr)
-        self.assertRegex(result.stderr, re.escape(f"{path}:{line_of(text, needle)}:") + r"\d+: ")
+        # The position of the offending key, or of the rule that holds it.
+        lines = (line_of(text, "- host:"), line_of(text, needle))
+        self.assertRegex(result.stderr, re.escape(f"{path}:") + rf"({lines[0]}|{lines[1]}):\d+: ")
+        self.assertIn(needle.rstrip(":"), result.stderr)
 
     def test_users_without_auth_or_client_ca_is_an_error(self):
         text = "allow:\n  - host: files.example.com\n    users: [alice]\n"

@@ -251,7 +251,7 @@ dns:
     def test_refused_handshakes_leave_other_clients_served(self):
         refused_handshake(self.mtls_port, client_context(self.pki), self.target())
         refused_handshake(self.mtls_port, client_context(self.pki, *self.stranger), self.target())
-        self.since = self.proxy.audit_mark()
+        self.setUp()
         self.curl_health(
             f"https://127.0.0.1:{self.mtls_port}",
             "--proxy-cacert", self.pki.ca_cert,
