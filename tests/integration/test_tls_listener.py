@@ -5,15 +5,17 @@ certificate's CN is the identity while clients without a trusted certificate get
 import json
 import os
 import re
+import socket
 import ssl
 import subprocess
 import unittest
 
 from harness import clients, credentials, env, pki
 from harness.proxy_process import write_policy
-from harness.tls_origin import HttpOrigin
+from harness.tls_origin import HttpOrigin, TcpCountOrigin
 from harness.tls_proxy import (
     ListenerTestCase,
+    ProxyTLSStream,
     client_certificate,
     client_context,
     connect_over_tls,
@@ -25,6 +27,7 @@ from harness.waiting import wait_until
 
 HOST = "api.prefect.cloud"
 OTHER_ALLOWED = "app.prefect.cloud"
+PLAIN_HOST = "files.example.com"  # tls: optional, to a plain TCP origin
 MIB = 1 << 20
 TLS_ALERT = 0x15
 BOB_PASSWORD = "bob's password"
@@ -78,6 +81,7 @@ class TlsListeners(TlsListenerCase):
     @classmethod
     def start_servers(cls):
         cls.origin = cls.start_origin(HttpOrigin(cls.pki))
+        cls.counter = cls.start_origin(TcpCountOrigin())
         cls.alice = client_certificate(cls.pki, "alice")
         cls.stranger = client_certificate(cls.pki, "stranger", other_ca=True)
 
@@ -105,10 +109,15 @@ allow:
   - host: {OTHER_ALLOWED}
     ports: [{cls.origin.port}]
     private: true
+  - host: {PLAIN_HOST}
+    ports: [{cls.counter.port}]
+    private: true
+    tls: optional
 dns:
   hosts:
     {HOST}: 127.0.0.1
     {OTHER_ALLOWED}: 127.0.0.1
+    {PLAIN_HOST}: 127.0.0.1
 """
 
     def setUp(self):
@@ -199,6 +208,35 @@ dns:
         )
         self.assertEqual((tls["decision"], tls["sni"]), ("deny", OTHER_ALLOWED))
         self.assertEqual(self.origin.bytes_received, self.bytes_before)
+
+    def test_half_close_propagates_both_ways_through_tls_listener(self):
+        payload = os.urandom(200_000)
+        before = self.counter.bytes_received
+        sock = socket.create_connection(("127.0.0.1", self.tls_port), timeout=clients.IO_TIMEOUT)
+        client = "%s:%d" % sock.getsockname()[:2]
+        stream = ProxyTLSStream(
+            client_context(self.pki), server_side=False, server_hostname="127.0.0.1"
+        )
+        stream.attach(sock)
+        try:
+            stream.handshake()
+            target = f"{PLAIN_HOST}:{self.counter.port}"
+            stream.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+            head, rest = stream.read_head()
+            self.assertEqual(head, clients.CONNECTION_ESTABLISHED)
+            stream.sendall(payload)
+            # The origin answers only after its EOF: our close_notify must become a FIN upstream
+            # while the way back stays open, and the origin's close must come back.
+            stream.shutdown_send()
+            reply = rest + stream.read_until_closed(timeout=15)
+        finally:
+            sock.close()
+        self.assertEqual(reply, f"{len(payload)}\n".encode())
+        self.assertEqual(self.counter.bytes_received - before, len(payload))
+        close = self.closeRecordOf(self.since, None, client=client)
+        self.assertEqual((close["status"], close["reason"]), (200, "closed"))
+        self.assertEqual(close["bytes_up"], len(payload))
+        self.assertEqual(close["bytes_down"], len(reply))
 
     def test_client_certificate_cn_is_the_identity_curl(self):
         crt, key = self.alice

@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -20,6 +21,7 @@ import httpx
 from . import clients, env, pki
 from .base import TIME_RE, ProxyTestCase
 from .proxy_process import START_TIMEOUT, STOP_TIMEOUT, ProxyProcess
+from .tls_stream import TLSStream
 
 LISTENING_RE = re.compile(r"^fqdngate: listening on 127\.0\.0\.1:(\d+)( tls)? \(policy ")
 
@@ -198,3 +200,43 @@ def refused_handshake(port, ctx, target, timeout=clients.IO_TIMEOUT):
         sock.close()
         raw.close()
     raise AssertionError(f"the proxy answered a refused client: {answer.head!r}")
+
+
+class ProxyTLSStream(TLSStream):
+    """The client's TLS to a TLS listener over a raw socket, with a half-close: close_notify
+    goes out (the proxy's end-of-stream from this client) while reading goes on."""
+
+    def shutdown_send(self):
+        try:
+            self.tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass  # close_notify is written; the peer's comes later
+        self._flush()
+
+    def read_head(self, timeout=clients.IO_TIMEOUT):
+        """The proxy's answer head (through the blank line) and any bytes after it."""
+        deadline = time.monotonic() + timeout
+        buf = b""
+        for _ in range(clients.MAX_HEAD):
+            if b"\r\n\r\n" in buf or time.monotonic() > deadline:
+                break
+            chunk = self.recv()
+            if not chunk:
+                break
+            buf += chunk
+        head, sep, rest = buf.partition(b"\r\n\r\n")
+        if not sep:
+            raise ConnectionError(f"no complete answer head; got {buf!r}")
+        return head + sep, rest
+
+    def read_until_closed(self, timeout=clients.IO_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        data = b""
+        for _ in range(1 << 20):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"peer did not close; got {data!r}")
+            chunk = self.recv()
+            if not chunk:
+                return data
+            data += chunk
+        return data
