@@ -27,10 +27,9 @@ SCRYPT_LINE_RE = r"\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*"
 PBKDF2_LINE_RE = r"\$pbkdf2-sha256\$i=600000\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*"
 
 
-def run(*args, stdin=None):
+def run(*args):
     return subprocess.run(
         [env.binary(), *args],
-        input=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -238,7 +237,8 @@ class PasswdCommand(unittest.TestCase):
         self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
         (line,) = self.lines()
         self.assertRegex(line, "^build-runner:" + SCRYPT_LINE_RE + "$")
-        self.assertNotIn(PASSWORD, open(self.path, encoding="utf-8").read())
+        with open(self.path, encoding="utf-8") as f:
+            self.assertNotIn(PASSWORD, f.read())
 
     def test_pbkdf2_option_writes_pbkdf2_entry(self):
         result = credentials.passwd(self.path, "worker", PASSWORD, "--pbkdf2")
