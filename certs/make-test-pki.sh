@@ -17,6 +17,7 @@ shift
 days=${FQDNGATE_TEST_PKI_DAYS:-7}
 
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 cd "$out"
 
 # Serialise concurrent runs on the same directory (ctest -j runs test files in parallel).

@@ -68,8 +68,8 @@ std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
   std::vector<yaml::Field> fields;
   if (!root.IsNull()) {  // an empty file is a valid policy: every default applies
     fields = r.fields(root, "",
-                      {"listen", "threads", "clients", "prefect", "presets", "allow", "deny", "dns",
-                       "audit", "limits"},
+                      {"listen", "threads", "clients", "auth", "prefect", "presets", "allow",
+                       "deny", "dns", "audit", "limits"},
                       "a mapping of policy keys (listen, prefect, allow, deny, ...)");
   }
   for (const auto& f : fields) {
@@ -78,6 +78,7 @@ std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
       listen = &f;
     }
     if (f.key == "clients") sections::read_clients(r, f, settings);
+    if (f.key == "auth") sections::read_auth(r, f, settings);
     if (f.key == "threads") sections::read_threads(r, f, settings);
     if (f.key == "prefect") prefect = &f;
     if (f.key == "presets") sections::read_presets(r, f, settings, drafts);
@@ -92,6 +93,18 @@ std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
   std::vector<sections::RuleDraft> prefect_rules;
   sections::read_prefect(r, prefect, drafts, prefect_rules);
   drafts.insert(drafts.end(), prefect_rules.begin(), prefect_rules.end());
+
+  // A users: scope needs some way to learn who the client is, or the rule could never apply.
+  const bool identities = settings.auth.has_value() ||
+                          std::any_of(settings.listen.begin(), settings.listen.end(),
+                                      [](auto& l) { return l.tls && !l.tls->client_ca.empty(); });
+  for (const auto& d : drafts) {
+    if (!d.rule.users.empty() && !identities) {
+      r.fail(d.rule.where, d.path + ".users",
+             "a rule scoped to users needs auth: (Basic credentials) or a listener with "
+             "tls.client_ca (client certificates); without either no client has an identity");
+    }
+  }
 
   // File order decides ties between equally specific rules, so rules follow their source nodes.
   std::stable_sort(drafts.begin(), drafts.end(), [](const auto& a, const auto& b) {

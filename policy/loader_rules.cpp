@@ -1,6 +1,7 @@
 // allow:, deny:, presets: and prefect: -> rules.
 #include <algorithm>
 
+#include "policy/credentials.hpp"
 #include "policy/loader_sections.hpp"
 #include "policy/pattern.hpp"
 #include "policy/profiles.hpp"
@@ -22,6 +23,38 @@ std::string read_pattern(const yaml::Reader& r, const YAML::Node& n, const std::
   return std::move(p->text);
 }
 
+std::vector<std::string> read_users(const yaml::Reader& r, const yaml::Field& f) {
+  const auto list = r.items(f.at, f.path, "a list of user names");
+  if (list.empty()) r.expected(f.at, f.path, "at least one user name");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = yaml::index_path(f.path, i);
+    std::string name = r.text(list[i], path, "a user name");
+    if (const auto why = invalid_user_name(name)) r.fail(list[i], path, *why);
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
+std::vector<Cidr> read_client_networks(const yaml::Reader& r, const yaml::Field& f) {
+  const auto list = r.items(f.at, f.path, "a list of client networks (\"10.0.0.0/8\", \"::1\")");
+  if (list.empty()) r.expected(f.at, f.path, "at least one client network");
+  std::vector<Cidr> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = yaml::index_path(f.path, i);
+    const std::string text = r.text(list[i], path, "a network such as \"10.0.0.0/8\"");
+    std::string why;
+    const auto range = parse_cidr(text, &why);
+    if (!range) {
+      r.fail(
+          list[i], path,
+          "expected a network such as \"10.0.0.0/8\" or an address, got \"" + text + "\": " + why);
+    }
+    out.push_back(*range);
+  }
+  return out;
+}
+
 Rule read_rule(const yaml::Reader& r, const YAML::Node& n, const std::string& path,
                RuleAction action) {
   Rule rule;
@@ -35,9 +68,12 @@ Rule read_rule(const yaml::Reader& r, const YAML::Node& n, const std::string& pa
   }
   const auto fields =
       action == RuleAction::allow
-          ? r.fields(n, path, {"host", "ports", "private", "tls", "allow_ech"},
-                     "a host pattern or a mapping with host, ports, private, tls, allow_ech")
-          : r.fields(n, path, {"host", "ports"}, "a host pattern or a mapping with host, ports");
+          ? r.fields(n, path,
+                     {"host", "ports", "private", "tls", "allow_ech", "sni", "users", "clients"},
+                     "a host pattern or a mapping with host, ports, private, tls, allow_ech, sni, "
+                     "users, clients")
+          : r.fields(n, path, {"host", "ports", "users", "clients"},
+                     "a host pattern or a mapping with host, ports, users, clients");
   bool has_host = false;
   for (const auto& f : fields) {
     if (f.key == "host") {
@@ -49,6 +85,19 @@ Rule read_rule(const yaml::Reader& r, const YAML::Node& n, const std::string& pa
       rule.allow_private = r.boolean(f.at, f.path);
     } else if (f.key == "allow_ech") {
       rule.allow_ech = r.boolean(f.at, f.path);
+    } else if (f.key == "sni") {
+      const std::string mode = r.scalar_or_empty(f.at);
+      if (mode == "exact") {
+        rule.sni = SniMode::exact;
+      } else if (mode == "allowlisted") {
+        rule.sni = SniMode::allowlisted;
+      } else {
+        r.expected(f.at, f.path, "exact or allowlisted");
+      }
+    } else if (f.key == "users") {
+      rule.users = read_users(r, f);
+    } else if (f.key == "clients") {
+      rule.clients = read_client_networks(r, f);
     } else if (f.key == "tls") {
       const std::string mode = r.scalar_or_empty(f.at);
       if (mode == "required") {

@@ -15,7 +15,8 @@ struct RuleDraft {
   std::string path;
 };
 
-// allow: / deny: lists of "pattern" or {host, ports[, private, tls]}.
+// allow: / deny: lists of "pattern" or {host, ports[, private, tls, allow_ech, sni, users,
+// clients]}.
 void read_rules(const yaml::Reader& r, const yaml::Field& f, RuleAction action,
                 std::vector<RuleDraft>& out);
 // presets: [name, ...]; records the names in `settings.presets`.
@@ -33,6 +34,8 @@ void read_clients(const yaml::Reader& r, const yaml::Field& f, Settings& setting
 // Refuses a listener on a non-loopback address when clients.allow was not written: that would be
 // an open proxy. `listen` is the listen: field, or null when the default applies.
 void check_open_proxy(const yaml::Reader& r, const yaml::Field* listen, const Settings& settings);
+// auth: {credentials, realm}; reads and checks the credentials file.
+void read_auth(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 void read_threads(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 void read_dns(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 void read_audit(const yaml::Reader& r, const yaml::Field& f, Settings& settings);

@@ -1,6 +1,7 @@
 // listen:, threads:, dns:, audit: and limits: -> Settings.
 #include <boost/asio/ip/address.hpp>
 
+#include "policy/credentials_file.hpp"
 #include "policy/hostname.hpp"
 #include "policy/listen_address.hpp"
 #include "policy/loader_sections.hpp"
@@ -44,12 +45,40 @@ std::size_t bytes(const yaml::Reader& r, const yaml::Field& f) {
 void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
   const auto list = r.items(f.at, f.path, "a list of \"ip:port\" or \"[v6]:port\" addresses");
   settings.listen.clear();
+  constexpr std::string_view kWhat = "\"ip:port\" or \"[v6]:port\" (port 0-65535)";
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string path = yaml::index_path(f.path, i);
-    constexpr std::string_view kWhat = "\"ip:port\" or \"[v6]:port\" (port 0-65535)";
-    const std::string text = r.text(list[i], path, kWhat);
-    if (!parse_listen_address(text, nullptr)) r.expected(list[i], path, kWhat);
-    settings.listen.push_back(text);
+    ListenSpec spec;
+    spec.where = r.where(list[i]);
+    if (!list[i].IsMap()) {
+      spec.address = r.text(list[i], path, kWhat);
+      if (!parse_listen_address(spec.address, nullptr)) r.expected(list[i], path, kWhat);
+      settings.listen.push_back(std::move(spec));
+      continue;
+    }
+    bool has_address = false;
+    for (const auto& k : r.fields(list[i], path, {"address", "tls"})) {
+      if (k.key == "address") {
+        spec.address = r.text(k.at, k.path, kWhat);
+        if (!parse_listen_address(spec.address, nullptr)) r.expected(k.at, k.path, kWhat);
+        has_address = true;
+      } else {
+        TlsListenerFiles files;
+        for (const auto& t : r.fields(k.at, k.path, {"cert", "key", "client_ca"},
+                                      "a mapping with cert, key and optionally client_ca")) {
+          const std::string file = r.path(t.at, t.path, "a file path");
+          if (t.key == "cert") files.cert = file;
+          if (t.key == "key") files.key = file;
+          if (t.key == "client_ca") files.client_ca = file;
+        }
+        if (files.cert.empty() || files.key.empty()) {
+          r.fail(k.at, k.path, "a tls listener needs both cert and key (PEM files)");
+        }
+        spec.tls = std::move(files);
+      }
+    }
+    if (!has_address) r.fail(list[i], path, "missing key 'address' (\"ip:port\")");
+    settings.listen.push_back(std::move(spec));
   }
 }
 
@@ -78,7 +107,7 @@ void check_open_proxy(const yaml::Reader& r, const yaml::Field* listen, const Se
   if (listen == nullptr || settings.clients_allow_explicit) return;
   const auto list = r.items(listen->at, listen->path, "a list of addresses");
   for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string text = r.scalar_or_empty(list[i]);
+    const std::string text = r.scalar_or_empty(list[i].IsMap() ? list[i]["address"] : list[i]);
     const auto endpoint = parse_listen_address(text, nullptr);  // read_listen checked the form
     if (endpoint && !endpoint->address().is_loopback()) {
       r.fail(list[i], yaml::index_path(listen->path, i),
@@ -176,6 +205,37 @@ void read_limits(const yaml::Reader& r, const yaml::Field& f, Settings& settings
           r.integer(k.at, k.path, 1, 1'000'000, "a connection count 1-1000000");
     }
   }
+}
+
+}  // namespace fqdngate::policy::sections
+
+namespace fqdngate::policy::sections {
+
+void read_auth(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  AuthSettings auth;
+  bool has_credentials = false;
+  for (const auto& k : r.fields(f.at, f.path, {"credentials", "realm"},
+                                "a mapping with credentials and optionally realm")) {
+    if (k.key == "credentials") {
+      auth.credentials_path = r.path(k.at, k.path, "a credentials file path");
+      auth.credentials = std::make_shared<const Credentials>(
+          read_credentials_file(auth.credentials_path, r.where(k.at)));
+      has_credentials = true;
+    } else {
+      auth.realm = r.text(k.at, k.path, "a realm name");
+      // It is echoed in a quoted header parameter.
+      const bool safe =
+          auth.realm.size() <= 64 && auth.realm.find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                                         "QRSTUVWXYZ0123456789 ._-") == std::string::npos;
+      if (!safe)
+        r.expected(k.at, k.path, "a realm of letters, digits, space, '.', '_', '-' (64 max)");
+    }
+  }
+  if (!has_credentials) {
+    r.fail(f.at, f.path, "missing key 'credentials' (a file written by `fqdngate passwd`)");
+  }
+  settings.auth = std::move(auth);
 }
 
 }  // namespace fqdngate::policy::sections

@@ -7,6 +7,19 @@
 namespace fqdngate::policy {
 namespace {
 
+bool in_scope(const Rule& r, const DecisionInput& in) noexcept {
+  if (!r.users.empty()) {
+    if (!in.user) return false;
+    if (std::find(r.users.begin(), r.users.end(), *in.user) == r.users.end()) return false;
+  }
+  if (!r.clients.empty()) {
+    if (!in.client) return false;
+    const auto within = [&](const Cidr& c) { return c.contains(*in.client); };
+    if (std::none_of(r.clients.begin(), r.clients.end(), within)) return false;
+  }
+  return true;
+}
+
 bool covers_port(const Rule& r, std::uint16_t port) noexcept {
   // An allow rule always lists its ports; a deny rule without ports covers every port.
   if (r.ports.empty()) return r.action == RuleAction::deny;
@@ -33,6 +46,15 @@ std::string Rule::describe() const {
   if (allow_private) out += " private";
   if (allow_ech) out += " allow_ech";
   if (tls == TlsMode::optional) out += " tls=optional";
+  if (sni == SniMode::allowlisted) out += " sni=allowlisted";
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    out += i == 0 ? " users=" : ",";
+    out += users[i];
+  }
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    out += i == 0 ? " clients=" : ",";
+    out += clients[i].str();
+  }
   out += " (" + origin + ")";
   return out;
 }
@@ -68,7 +90,7 @@ Decision Policy::decide(const DecisionInput& in) const noexcept {
   const Rule* deny = nullptr;
   deny_names_.for_each_match(host, [&](std::uint32_t i, std::size_t specificity) {
     if (!exact_only(specificity)) return false;
-    if (!covers_port(rules_[i], in.port)) return true;
+    if (!covers_port(rules_[i], in.port) || !in_scope(rules_[i], in)) return true;
     deny = &rules_[i];
     return false;
   });
@@ -77,12 +99,17 @@ Decision Policy::decide(const DecisionInput& in) const noexcept {
   const Rule* best = nullptr;
   std::size_t best_specificity = 0;
   const Rule* most_specific = nullptr;
+  const Rule* out_of_scope = nullptr;  // the most specific rule for name and port, other scope
   allow_names_.for_each_match(host, [&](std::uint32_t i, std::size_t specificity) {
     if (!exact_only(specificity)) return false;
     if (best != nullptr && specificity < best_specificity) return false;
     const Rule& r = rules_[i];
     if (most_specific == nullptr) most_specific = &r;
     if (!covers_port(r, in.port)) return true;
+    if (!in_scope(r, in)) {
+      if (out_of_scope == nullptr) out_of_scope = &r;
+      return true;
+    }
     // Same specificity: private: true wins, then the earliest rule (values come in file order).
     if (best == nullptr || (r.allow_private && !best->allow_private)) {
       best = &r;
@@ -91,6 +118,7 @@ Decision Policy::decide(const DecisionInput& in) const noexcept {
     return true;
   });
   if (best != nullptr) return Decision{Verdict::allow, Reason::allowlisted, best};
+  if (out_of_scope != nullptr) return Decision{Verdict::deny, Reason::not_in_scope, out_of_scope};
   if (most_specific != nullptr)
     return Decision{Verdict::deny, Reason::port_not_allowed, most_specific};
   return Decision{Verdict::deny, ip_len != 0 ? Reason::ip_literal : Reason::not_allowlisted,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "policy/cidr.hpp"
+#include "policy/credentials.hpp"
 #include "policy/name_matcher.hpp"
 #include "policy/reason.hpp"
 
@@ -29,6 +30,9 @@ struct SourceRef {
 
 enum class RuleAction { allow, deny };
 enum class TlsMode { required, optional };  // optional: plain bytes after CONNECT are allowed
+// exact: the ClientHello SNI must equal the CONNECT host. allowlisted: it may differ when the
+// policy allows the SNI name itself for the same client and port (CDN aliases, shared certs).
+enum class SniMode { exact, allowlisted };
 
 struct Rule {
   RuleAction action = RuleAction::allow;
@@ -37,7 +41,11 @@ struct Rule {
   bool allow_private = false;        // may reach non-global addresses
   bool allow_ech = false;            // a ClientHello offering ECH may pass (outer SNI checked)
   TlsMode tls = TlsMode::required;
-  std::string origin;  // "allow", "deny", "prefect.cloud", "preset:pypi", ...
+  SniMode sni = SniMode::exact;
+  // Scope: empty means everyone. A rule whose scope excludes the client is as if absent.
+  std::vector<std::string> users;  // identities: Basic user names or client certificate CNs
+  std::vector<Cidr> clients;       // source networks
+  std::string origin;              // "allow", "deny", "prefect.cloud", "preset:pypi", ...
   SourceRef where;
   // One line for humans and the audit log, e.g. "allow *.s3.amazonaws.com:443 (preset:s3)".
   std::string describe() const;
@@ -48,7 +56,9 @@ enum class Verdict { allow, deny };
 struct Decision {
   Verdict verdict = Verdict::deny;
   Reason reason = Reason::not_allowlisted;
-  const Rule* rule = nullptr;  // the rule that decided; nullptr for the default deny
+  // The rule that decided; for not_in_scope and port_not_allowed the most specific rule that
+  // matched the name; nullptr for the default deny.
+  const Rule* rule = nullptr;
 };
 
 struct Limits {
@@ -71,8 +81,28 @@ struct DnsSettings {
   std::unordered_map<std::string, std::vector<boost::asio::ip::address>> hosts;
 };
 
+// A `tls` listener: clients reach the proxy over TLS (an https:// proxy URL). Paths are as
+// resolved by the loader (relative to the policy file's directory).
+struct TlsListenerFiles {
+  std::string cert;
+  std::string key;
+  std::string client_ca;  // empty: no client certificate asked for
+};
+
+struct ListenSpec {
+  std::string address;  // "ip:port" / "[v6]:port"
+  std::optional<TlsListenerFiles> tls;
+  SourceRef where;  // for errors found when the listener is opened
+};
+
+struct AuthSettings {
+  std::shared_ptr<const Credentials> credentials;
+  std::string credentials_path;
+  std::string realm = "fqdngate";
+};
+
 struct Settings {
-  std::vector<std::string> listen{"127.0.0.1:3128"};
+  std::vector<ListenSpec> listen{ListenSpec{"127.0.0.1:3128", std::nullopt, {}}};
   // Source addresses admitted as clients. The default admits loopback only; a non-loopback
   // listener without an explicit clients.allow is a configuration error (an open proxy).
   std::vector<Cidr> clients_allow{Cidr{boost::asio::ip::make_address("127.0.0.0"), 8},
@@ -83,12 +113,15 @@ struct Settings {
   std::string audit_path = "-";  // "-" = stdout
   Limits limits;
   std::vector<std::string> presets;  // enabled preset names, in file order
+  // Proxy authentication (Basic) for clients not identified by a client certificate.
+  std::optional<AuthSettings> auth;
 };
 
 struct DecisionInput {
   std::string_view host;  // normalized host name or IP literal (IPv6 without brackets)
   std::uint16_t port = 443;
-  std::optional<boost::asio::ip::address> client;  // seam for per-client rules (not used yet)
+  std::optional<boost::asio::ip::address> client;  // for rules scoped with clients:
+  std::optional<std::string_view> user;            // identity, for rules scoped with users:
 };
 
 class Policy {
@@ -100,7 +133,9 @@ class Policy {
   bool admits(const boost::asio::ip::address& a) const noexcept;
 
   // Deny rules win over allow rules; among allow rules the most specific match that also
-  // allows the port decides (exact name, then the longest wildcard suffix).
+  // allows the port decides (exact name, then the longest wildcard suffix). Rules whose
+  // users:/clients: scope excludes the input are skipped; when only such rules matched name and
+  // port the answer is not_in_scope.
   Decision decide(const DecisionInput& in) const noexcept;
 
   const std::vector<Rule>& rules() const noexcept { return rules_; }

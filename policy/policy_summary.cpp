@@ -31,7 +31,17 @@ void append_rules(std::string& out, const Policy& p, RuleAction action) {
 std::string summarize_policy(const Policy& p) {
   const Settings& s = p.settings();
   std::string out;
-  out += "listen: " + join(s.listen) + "\n";
+  std::vector<std::string> listeners;
+  for (const auto& l : s.listen) {
+    std::string text = l.address;
+    if (l.tls) text += l.tls->client_ca.empty() ? " (tls)" : " (tls, client certificates)";
+    listeners.push_back(std::move(text));
+  }
+  out += "listen: " + join(listeners) + "\n";
+  if (s.auth) {
+    out += "auth: basic, " + std::to_string(s.auth->credentials->size()) + " user(s) from " +
+           s.auth->credentials_path + ", realm \"" + s.auth->realm + "\"\n";
+  }
   out += "threads: " + (s.threads == 0 ? std::string("one per core") : std::to_string(s.threads)) +
          "\n";
   out += "audit: " + (s.audit_path == "-" ? std::string("stdout") : s.audit_path) + "\n";

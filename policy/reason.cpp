@@ -14,6 +14,18 @@ std::string_view reason_name(Reason r) noexcept {
       return "port_not_allowed";
     case Reason::ip_literal:
       return "ip_literal";
+    case Reason::not_in_scope:
+      return "not_in_scope";
+    case Reason::tls_handshake_failed:
+      return "tls_handshake_failed";
+    case Reason::authenticated:
+      return "authenticated";
+    case Reason::auth_required:
+      return "auth_required";
+    case Reason::auth_failed:
+      return "auth_failed";
+    case Reason::auth_busy:
+      return "auth_busy";
     case Reason::client_not_allowed:
       return "client_not_allowed";
     case Reason::too_many_connections:

@@ -15,9 +15,16 @@ enum class Reason : std::uint8_t {
   not_allowlisted,   // no allow rule matches the name (default deny)
   port_not_allowed,  // an allow rule matches the name but not the port
   ip_literal,        // CONNECT to an IP address that no rule names
+  not_in_scope,      // rules match name and port, but their users:/clients: exclude this client
   // Admission.
   client_not_allowed,    // source address outside clients.allow
   too_many_connections,  // limits.max_connections or max_connections_per_client reached
+  tls_handshake_failed,  // TLS listener: handshake failed (no or untrusted client certificate, ...)
+  // Authentication.
+  authenticated,  // Basic credentials verified (an allow verdict of the auth stage)
+  auth_required,  // auth: is configured and the request has no Proxy-Authorization
+  auth_failed,    // wrong or malformed credentials
+  auth_busy,      // too many password checks in progress; retry
   // Request.
   bad_request,         // malformed request head or CONNECT target
   method_not_allowed,  // anything but CONNECT

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 
 #include "policy/loader.hpp"
 
@@ -147,6 +148,16 @@ bool Reader::boolean(const YAML::Node& n, std::string_view path) const {
 std::string Reader::text(const YAML::Node& n, std::string_view path, std::string_view what) const {
   if (!n.IsScalar() || n.Scalar().empty()) expected(n, path, what);
   return n.Scalar();
+}
+
+std::string Reader::path(const YAML::Node& n, std::string_view key_path,
+                         std::string_view what) const {
+  std::filesystem::path p(text(n, key_path, what));
+  // "<default>" and other pseudo-names have no directory.
+  if (p.is_relative() && !file_.starts_with('<')) {
+    p = std::filesystem::path(file_).parent_path() / p;
+  }
+  return p.lexically_normal().string();
 }
 
 std::uint64_t Reader::integer(const YAML::Node& n, std::string_view path, std::uint64_t lo,

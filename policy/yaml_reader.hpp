@@ -55,6 +55,9 @@ class Reader {
   bool boolean(const YAML::Node& n, std::string_view path) const;
   // A non-empty scalar.
   std::string text(const YAML::Node& n, std::string_view path, std::string_view what) const;
+  // A file path: relative paths are taken from the policy file's directory, so a policy and the
+  // files it names can move together.
+  std::string path(const YAML::Node& n, std::string_view path, std::string_view what) const;
   // The scalar text, or "" for any other node (for keyword choices checked by the caller).
   std::string scalar_or_empty(const YAML::Node& n) const { return n.IsScalar() ? n.Scalar() : ""; }
   // A decimal integer in [lo, hi]; `what` is e.g. "a port number 1-65535".

@@ -90,8 +90,7 @@ std::string format_audit_line(const AuditRecord& r, std::chrono::system_clock::t
   field(out, "conn");
   out += std::to_string(r.conn);
   string_or_null(out, "client", r.client);
-  // Seam for proxy authentication: no identity exists yet.
-  string_or_null(out, "user", std::nullopt);
+  string_or_null(out, "user", r.user);
   string_or_null(out, "method", r.method.empty() ? std::nullopt : std::optional(r.method));
   string_or_null(out, "host", r.host.empty() ? std::nullopt : std::optional(r.host));
   field(out, "port");

@@ -15,9 +15,12 @@ namespace fqdngate {
 
 struct AuditRecord {
   std::string_view event;  // "decision" | "close"
-  std::string_view stage;  // decision lines: "connect" | "resolve" | "tls"; empty for close
+  // decision lines: "admit" | "auth" | "connect" | "resolve" | "tls"; empty for close
+  std::string_view stage;
   std::uint64_t conn = 0;
   std::string_view client;  // "ip:port"
+  // Basic user name or client certificate CN, once known; null before (or without) one.
+  std::optional<std::string_view> user;
   std::string_view method;
   std::string_view host;
   std::uint16_t port = 0;  // 0 -> null

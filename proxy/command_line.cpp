@@ -11,8 +11,12 @@ std::string_view usage_text() noexcept {
       binds its listeners and opens the audit log, then runs as NAME
   fqdngate check --config FILE
       validate a policy and print what it allows and denies
-  fqdngate explain [--config FILE] HOST[:PORT] [--sni NAME] [--client IP]
+  fqdngate explain [--config FILE] HOST[:PORT] [--sni NAME] [--client IP] [--as USER]
       print the decision, reason code and rule for a CONNECT, without network traffic
+      (--as: the identity a rule's users: scope sees)
+  fqdngate passwd [--pbkdf2] FILE USER
+      read USER's password from stdin and write or replace USER's line in the credentials
+      FILE (scrypt; --pbkdf2: PBKDF2-SHA256), created with mode 0600
   fqdngate print-default
       print the embedded default policy (YAML with comments)
   fqdngate --help | --version
@@ -39,6 +43,9 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string_view
     } else if (first == "print-default") {
       cl.command = Command::print_default;
       ++i;
+    } else if (first == "passwd") {
+      cl.command = Command::passwd;
+      ++i;
     }
   }
   auto value = [&](std::string_view option) -> std::optional<std::string> {
@@ -60,6 +67,20 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string_view
     }
     const bool runs = cl.command == Command::run;
     const bool explains = cl.command == Command::explain;
+    const bool passwd = cl.command == Command::passwd;
+    if (passwd) {
+      if (arg == "--pbkdf2") {
+        cl.pbkdf2 = true;
+      } else if (!arg.starts_with("-") && cl.passwd_file.empty()) {
+        cl.passwd_file = std::string(arg);
+      } else if (!arg.starts_with("-") && cl.passwd_user.empty()) {
+        cl.passwd_user = std::string(arg);
+      } else {
+        error = "unexpected argument \"" + std::string(arg) + "\" (see fqdngate --help)";
+        return std::nullopt;
+      }
+      continue;
+    }
     if (arg == "--config" && cl.command != Command::print_default) {
       auto v = value(arg);
       if (!v) return std::nullopt;
@@ -90,6 +111,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string_view
       auto v = value(arg);
       if (!v) return std::nullopt;
       cl.client = std::move(*v);
+    } else if (arg == "--as" && explains) {
+      auto v = value(arg);
+      if (!v) return std::nullopt;
+      cl.as_user = std::move(*v);
     } else if (explains && !arg.starts_with("-") && cl.target.empty()) {
       cl.target = std::string(arg);
     } else {
@@ -99,6 +124,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string_view
   }
   if (cl.command == Command::check && !cl.config) {
     error = "check needs --config FILE";
+    return std::nullopt;
+  }
+  if (cl.command == Command::passwd && cl.passwd_user.empty()) {
+    error = "passwd needs FILE USER";
     return std::nullopt;
   }
   if (cl.command == Command::explain && cl.target.empty()) {

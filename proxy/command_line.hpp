@@ -1,4 +1,4 @@
-// Argument parsing for `fqdngate [run] | check | explain | print-default`.
+// Argument parsing for `fqdngate [run] | check | explain | print-default | passwd`.
 // Contract: pure; never exits or prints. An error string is fit for "fqdngate: <error>".
 #pragma once
 
@@ -9,7 +9,7 @@
 
 namespace fqdngate {
 
-enum class Command { run, check, explain, print_default, help, version };
+enum class Command { run, check, explain, print_default, passwd, help, version };
 
 struct CommandLine {
   Command command = Command::run;
@@ -20,6 +20,10 @@ struct CommandLine {
   std::string target;               // explain: HOST[:PORT]
   std::optional<std::string> sni;
   std::optional<std::string> client;
+  std::optional<std::string> as_user;  // explain: identity for users: scopes
+  std::string passwd_file;             // passwd: FILE USER [--pbkdf2]
+  std::string passwd_user;
+  bool pbkdf2 = false;
 };
 
 std::optional<CommandLine> parse_command_line(const std::vector<std::string_view>& args,

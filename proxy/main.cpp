@@ -15,9 +15,11 @@
 #include "proxy/audit_writer.hpp"
 #include "proxy/authority.hpp"
 #include "proxy/command_line.hpp"
+#include "proxy/passwd_command.hpp"
 #include "proxy/privileges.hpp"
 #include "proxy/resolver.hpp"
 #include "proxy/server.hpp"
+#include "proxy/tls_listener_context.hpp"
 
 namespace {
 
@@ -39,11 +41,25 @@ std::shared_ptr<const policy::Policy> load(const CommandLine& cl) {
                                   policy::kDefaultPolicyName);
 }
 
+// "file:line:column", the form of every policy error.
+std::string position(const policy::SourceRef& where) {
+  return where.str() + ":" + std::to_string(where.column);
+}
+
 std::string policy_label(const policy::Policy& p) {
   return p.source() + " version " + p.version();
 }
 
 int check(const policy::Policy& p) {
+  // Certificates and keys are read now, so a bad one is found before a deploy, not at start-up.
+  for (const auto& spec : p.settings().listen) {
+    if (!spec.tls) continue;
+    try {
+      (void)make_tls_listener_context(*spec.tls);
+    } catch (const std::exception& e) {
+      return fail(position(spec.where) + ": listen " + spec.address + ": " + e.what());
+    }
+  }
   std::cout << policy::summarize_policy(p);
   std::cout << "presets available:";
   for (const auto& preset : policy::presets())
@@ -71,7 +87,9 @@ int explain(const CommandLine& cl, const policy::Policy& p) {
     if (ec) return fail("explain: --client expects an IP address, got \"" + *cl.client + "\"");
   }
 
-  const auto d = p.decide(policy::DecisionInput{authority->host, authority->port, client});
+  policy::DecisionInput input{authority->host, authority->port, client, std::nullopt};
+  if (cl.as_user) input.user = *cl.as_user;
+  const auto d = p.decide(input);
   policy::Verdict verdict = d.verdict;
   Reason reason = d.reason;
   std::vector<std::string> notes;
@@ -108,6 +126,7 @@ int explain(const CommandLine& cl, const policy::Policy& p) {
   std::cout << "request: CONNECT " << target << '\n';
   if (cl.sni) std::cout << "sni: " << *cl.sni << '\n';
   if (client) std::cout << "client: " << client->to_string() << '\n';
+  if (cl.as_user) std::cout << "user: " << *cl.as_user << '\n';
   std::cout << "decision: " << (verdict == policy::Verdict::allow ? "allow" : "deny") << '\n';
   std::cout << "reason: " << reason_name(reason) << '\n';
   if (d.rule != nullptr) {
@@ -121,38 +140,76 @@ int explain(const CommandLine& cl, const policy::Policy& p) {
   return verdict == policy::Verdict::allow ? kExitOk : kExitDenied;
 }
 
-int run(const CommandLine& cl, std::shared_ptr<const policy::Policy> p) {
-  const auto& settings = p->settings();
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  for (const auto& text : cl.listen.empty() ? settings.listen : cl.listen) {
+// The policy's listen: entries, or --listen (plain listeners) when given; TLS contexts are
+// built here so a bad certificate stops start-up with the policy line that named it.
+std::optional<std::vector<Listener>> listeners_of(const CommandLine& cl, const policy::Policy& p) {
+  const auto& settings = p.settings();
+  std::vector<policy::ListenSpec> specs = settings.listen;
+  if (!cl.listen.empty()) {
+    specs.clear();
+    for (const auto& text : cl.listen)
+      specs.push_back(policy::ListenSpec{text, std::nullopt, {}});
+  }
+  std::vector<Listener> out;
+  for (const auto& spec : specs) {
+    const std::string where =
+        spec.where.line > 0 ? position(spec.where) + ": listen " : "--listen ";
     std::string why;
-    auto e = parse_listen_address(text, &why);
-    if (!e) return fail("--listen " + text + ": " + why);
+    auto e = parse_listen_address(spec.address, &why);
+    if (!e) {
+      fail(where + spec.address + ": " + why);
+      return std::nullopt;
+    }
     // The same open-proxy guard the loader applies to listen:, for --listen.
     if (!e->address().is_loopback() && !settings.clients_allow_explicit) {
-      return fail("--listen " + text +
-                  ": not a loopback address and the policy has no clients.allow; fqdngate would "
-                  "be an open proxy for anyone who can reach it. List the client networks in "
-                  "clients.allow.");
+      fail(where + spec.address +
+           ": not a loopback address and the policy has no clients.allow; fqdngate would be an "
+           "open proxy for anyone who can reach it. List the client networks in clients.allow.");
+      return std::nullopt;
     }
-    endpoints.push_back(*e);
+    if (!e->address().is_loopback() && !spec.tls && settings.auth) {
+      std::cerr << "fqdngate: warning: " << where << spec.address
+                << " is plain HTTP and auth: is on: proxy passwords cross the network in clear "
+                   "text; prefer a tls listener\n";
+    }
+    Listener l{*e, nullptr, false};
+    if (spec.tls) {
+      try {
+        l.tls = make_tls_listener_context(*spec.tls);
+      } catch (const std::exception& ex) {
+        fail(where + spec.address + ": " + ex.what());
+        return std::nullopt;
+      }
+      l.client_certificates = !spec.tls->client_ca.empty();
+    }
+    out.push_back(std::move(l));
   }
-  if (endpoints.empty()) return fail("nothing to listen on");
+  if (out.empty()) {
+    fail("nothing to listen on");
+    return std::nullopt;
+  }
+  return out;
+}
+
+int run(const CommandLine& cl, std::shared_ptr<const policy::Policy> p) {
+  const auto& settings = p->settings();
+  auto listeners = listeners_of(cl, *p);
+  if (!listeners) return kExitUsage;
   // A peer that disappears mid-write must be an error code, not a process-wide signal.
   std::signal(SIGPIPE, SIG_IGN);
   Resolver::global_init();
   AuditWriter audit(settings.audit_path);
   const unsigned threads = cl.threads.value_or(settings.threads);
-  Server server(p, endpoints, threads, audit);
+  Server server(p, std::move(*listeners), threads, audit);
   if (cl.user) {
     drop_privileges(*cl.user);
   } else if (running_as_root()) {
     std::cerr << "fqdngate: warning: running as root; use --user to drop privileges after "
                  "binding\n";
   }
-  for (const auto& e : server.endpoints()) {
-    std::cerr << "fqdngate: listening on " << endpoint_text(e) << " (policy " << policy_label(*p)
-              << ")" << std::endl;
+  for (const auto& l : server.listeners()) {
+    std::cerr << "fqdngate: listening on " << endpoint_text(l.endpoint) << (l.tls ? " tls" : "")
+              << " (policy " << policy_label(*p) << ")" << std::endl;
   }
   server.run();
   audit.stop();
@@ -177,6 +234,15 @@ int main(int argc, char** argv) {
     case Command::print_default:
       std::cout << policy::embedded_default_policy_yaml();
       return kExitOk;
+    case Command::passwd:
+      try {
+        return run_passwd(
+            cl->passwd_file, cl->passwd_user,
+            cl->pbkdf2 ? policy::HashScheme::pbkdf2_sha256 : policy::HashScheme::scrypt, std::cin,
+            std::cerr);
+      } catch (const std::exception& e) {
+        return fail(std::string("passwd: ") + e.what());
+      }
     default:
       break;
   }

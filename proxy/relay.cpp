@@ -68,7 +68,85 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& co
   }
 }
 
+void end_both(ClientStream& client, tcp::socket& upstream) {
+  boost::system::error_code ignored;
+  client.cancel();
+  upstream.cancel(ignored);
+}
+
+asio::awaitable<void> pump_from_tls_client(ClientStream& client, tcp::socket& upstream,
+                                           RelayState& state) {
+  std::array<char, kChunk> buf;
+  auto token = asio::as_tuple(asio::use_awaitable);
+  for (;;) {
+    auto read = client.read_some(asio::buffer(buf));
+    auto [rec, n] = co_await std::move(read);
+    if (rec == asio::error::eof) {
+      boost::system::error_code ignored;
+      upstream.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    if (rec) {
+      record_failure(state, rec, true);
+      end_both(client, upstream);
+      co_return;
+    }
+    state.last_activity = std::chrono::steady_clock::now();
+    auto [wec, written] = co_await asio::async_write(upstream, asio::buffer(buf.data(), n), token);
+    state.bytes_up += written;
+    if (wec) {
+      record_failure(state, wec, false);
+      end_both(client, upstream);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> pump_to_tls_client(tcp::socket& upstream, ClientStream& client,
+                                         RelayState& state) {
+  std::array<char, kChunk> buf;
+  auto token = asio::as_tuple(asio::use_awaitable);
+  for (;;) {
+    auto [rec, n] = co_await upstream.async_read_some(asio::buffer(buf), token);
+    if (rec == asio::error::eof) {
+      auto shutdown = client.shutdown_send();
+      co_await std::move(shutdown);
+      co_return;
+    }
+    if (rec) {
+      record_failure(state, rec, false);
+      end_both(client, upstream);
+      co_return;
+    }
+    state.last_activity = std::chrono::steady_clock::now();
+    auto write = client.write_all(asio::buffer(buf.data(), n));
+    auto [wec, written] = co_await std::move(write);
+    state.bytes_down += written;
+    if (wec) {
+      record_failure(state, wec, true);
+      end_both(client, upstream);
+      co_return;
+    }
+  }
+}
+
 }  // namespace
+
+asio::awaitable<void> relay(ClientStream& client, tcp::socket& upstream, RelayState& state) {
+  if (!client.is_tls()) {
+    auto plain = relay(client.socket(), upstream, state);
+    co_await std::move(plain);
+    co_return;
+  }
+  auto executor = upstream.get_executor();
+  auto up_work = pump_from_tls_client(client, upstream, state);
+  auto down_work = pump_to_tls_client(upstream, client, state);
+  auto up = asio::co_spawn(executor, std::move(up_work), asio::deferred);
+  auto down = asio::co_spawn(executor, std::move(down_work), asio::deferred);
+  auto group = asio::experimental::make_parallel_group(std::move(up), std::move(down));
+  auto condition = asio::experimental::wait_for_all();
+  co_await group.async_wait(condition, asio::use_awaitable);
+}
 
 asio::awaitable<void> relay(tcp::socket& client, tcp::socket& upstream, RelayState& state) {
   auto executor = client.get_executor();

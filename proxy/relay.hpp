@@ -12,6 +12,7 @@
 #include <string>
 
 #include "policy/reason.hpp"
+#include "proxy/client_stream.hpp"
 
 namespace fqdngate {
 
@@ -25,5 +26,10 @@ struct RelayState {
 
 boost::asio::awaitable<void> relay(boost::asio::ip::tcp::socket& client,
                                    boost::asio::ip::tcp::socket& upstream, RelayState& state);
+
+// The same for any client stream: plain ones take the socket path above; on a tls listener the
+// client side is decrypted and re-encrypted, and its half-close is a close_notify plus FIN.
+boost::asio::awaitable<void> relay(ClientStream& client, boost::asio::ip::tcp::socket& upstream,
+                                   RelayState& state);
 
 }  // namespace fqdngate

@@ -8,6 +8,7 @@ int http_status_for(Reason r) noexcept {
     case Reason::not_allowlisted:
     case Reason::port_not_allowed:
     case Reason::ip_literal:
+    case Reason::not_in_scope:
     case Reason::private_address:
     case Reason::client_not_allowed:
       return 403;
@@ -15,6 +16,9 @@ int http_status_for(Reason r) noexcept {
       return 400;
     case Reason::method_not_allowed:
       return 405;
+    case Reason::auth_required:
+    case Reason::auth_failed:
+      return 407;
     case Reason::header_timeout:
       return 408;
     case Reason::header_too_large:
@@ -28,6 +32,7 @@ int http_status_for(Reason r) noexcept {
       return 504;
     case Reason::shutdown:
     case Reason::too_many_connections:
+    case Reason::auth_busy:
       return 503;
     default:
       return 500;
@@ -44,6 +49,8 @@ std::string_view status_text(int status) noexcept {
       return "Forbidden";
     case 405:
       return "Method Not Allowed";
+    case 407:
+      return "Proxy Authentication Required";
     case 408:
       return "Request Timeout";
     case 431:
@@ -70,7 +77,8 @@ void append_line(std::string& out, std::string_view text) {
 
 }  // namespace
 
-std::string error_response(Reason r, std::string_view summary, std::string_view detail) {
+std::string error_response(Reason r, std::string_view summary, std::string_view detail,
+                           std::string_view auth_realm) {
   const int status = http_status_for(r);
   // The reason code is in the body too: many clients show the body but not the headers.
   std::string body = "fqdngate: ";
@@ -87,6 +95,12 @@ std::string error_response(Reason r, std::string_view summary, std::string_view 
   out += std::to_string(body.size());
   out += "\r\nConnection: close\r\n";
   if (status == 405) out += "Allow: CONNECT\r\n";
+  if (status == 407) {
+    // The realm comes from the policy file, which the loader restricts to safe characters.
+    out += "Proxy-Authenticate: Basic realm=\"";
+    out += auth_realm;
+    out += "\", charset=\"UTF-8\"\r\n";
+  }
   out += "X-Fqdngate-Reason: ";
   out += reason_name(r);
   out += "\r\n\r\n";

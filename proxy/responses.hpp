@@ -20,8 +20,10 @@ int http_status_for(Reason r) noexcept;
 
 // "HTTP/1.1 403 Forbidden\r\n...X-Fqdngate-Reason: <code>\r\n\r\n"
 // "fqdngate: <summary> (<code>)\n<detail>\n".
-// `summary` and `detail` are single lines (control bytes are replaced).
-std::string error_response(Reason r, std::string_view summary, std::string_view detail);
+// `summary` and `detail` are single lines (control bytes are replaced). A 407 also carries
+// `Proxy-Authenticate: Basic realm="<auth_realm>", charset="UTF-8"`.
+std::string error_response(Reason r, std::string_view summary, std::string_view detail,
+                           std::string_view auth_realm = {});
 
 // A fatal TLS alert record (access_denied), sent before closing a tunnel whose ClientHello was
 // refused, so the client reports a handshake failure instead of a bare reset.

@@ -28,6 +28,8 @@ namespace {
 constexpr int kBacklog = 4096;
 constexpr auto kAcceptRetryDelay = 100ms;  // when out of descriptors: pause, never spin
 constexpr auto kStopGrace = 5s;
+// Password checks queued or running at once; beyond this clients are told to retry (auth_busy).
+constexpr std::size_t kMaxPendingPasswordChecks = 64;
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -50,7 +52,8 @@ bool out_of_resources(const boost::system::error_code& ec) {
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
-asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
+asio::awaitable<void> accept_loop(Worker& worker, Acceptor& a) {
+  tcp::acceptor& acceptor = a.socket;
   auto token = asio::as_tuple(asio::use_awaitable);
   asio::steady_timer pause(worker.io);
   for (;;) {
@@ -65,7 +68,7 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
       }
       continue;
     }
-    start_session(worker, std::move(socket));
+    start_session(worker, std::move(socket), *a.listener);
   }
 }
 
@@ -73,7 +76,7 @@ void begin_stop(Worker& worker) {
   worker.stopping = true;
   for (auto& acceptor : worker.acceptors) {
     boost::system::error_code ignored;
-    acceptor.close(ignored);
+    acceptor.socket.close(ignored);
   }
   stop_all_sessions(worker);
   worker.resolver.cancel_all();
@@ -81,24 +84,31 @@ void begin_stop(Worker& worker) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const policy::Policy> policy,
-               const std::vector<tcp::endpoint>& listen, unsigned threads, AuditWriter& audit) {
+Server::Server(std::shared_ptr<const policy::Policy> policy, std::vector<Listener> listen,
+               unsigned threads, AuditWriter& audit)
+    : listeners_(std::make_unique<std::vector<Listener>>(std::move(listen))) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   const auto& limits = policy->settings().limits;
   limiter_ = std::make_unique<ConnectionLimiter>(limits.max_connections,
                                                  limits.max_connections_per_client);
+  if (policy->settings().auth) {
+    // Half the cores at most: password hashing must never starve the relays.
+    password_checks_ =
+        std::make_unique<PasswordCheckPool>(std::max(1u, threads / 2), kMaxPendingPasswordChecks);
+  }
   for (unsigned i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, threads, policy, audit, *limiter_));
+    workers_.push_back(
+        std::make_unique<Worker>(i, threads, policy, audit, *limiter_, password_checks_.get()));
   }
   // The first worker resolves port 0 to a real port; the others share it through SO_REUSEPORT.
-  for (const auto& wanted : listen) {
-    auto first = open_acceptor(workers_[0]->io, wanted);
-    const auto actual = first.local_endpoint();
-    workers_[0]->acceptors.push_back(std::move(first));
+  for (auto& listener : *listeners_) {
+    auto first = open_acceptor(workers_[0]->io, listener.endpoint);
+    listener.endpoint = first.local_endpoint();
+    workers_[0]->acceptors.push_back(Acceptor{std::move(first), &listener});
     for (unsigned i = 1; i < threads; ++i) {
-      workers_[i]->acceptors.push_back(open_acceptor(workers_[i]->io, actual));
+      workers_[i]->acceptors.push_back(
+          Acceptor{open_acceptor(workers_[i]->io, listener.endpoint), &listener});
     }
-    bound_.push_back(actual);
   }
 }
 

@@ -19,12 +19,11 @@ namespace fqdngate {
 
 class Server {
  public:
-  Server(std::shared_ptr<const policy::Policy> policy,
-         const std::vector<boost::asio::ip::tcp::endpoint>& listen, unsigned threads,
-         AuditWriter& audit);
+  Server(std::shared_ptr<const policy::Policy> policy, std::vector<Listener> listen,
+         unsigned threads, AuditWriter& audit);
 
-  // The bound addresses (ports resolved when 0 was asked for).
-  const std::vector<boost::asio::ip::tcp::endpoint>& endpoints() const { return bound_; }
+  // The listeners with their bound addresses (ports resolved when 0 was asked for).
+  const std::vector<Listener>& listeners() const { return *listeners_; }
 
   void run();
 
@@ -34,8 +33,11 @@ class Server {
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_, SIGINT, SIGTERM};
   std::unique_ptr<ConnectionLimiter> limiter_;
+  std::unique_ptr<std::vector<Listener>> listeners_;  // stable addresses for the acceptors
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<boost::asio::ip::tcp::endpoint> bound_;
+  // Declared after the workers so it is destroyed (joined) first: a check finishing late must
+  // find its worker's io_context alive.
+  std::unique_ptr<PasswordCheckPool> password_checks_;
 };
 
 }  // namespace fqdngate

@@ -21,7 +21,9 @@
 #include "proxy/audit_record.hpp"
 #include "proxy/authority.hpp"
 #include "proxy/client_hello_parser.hpp"
+#include "proxy/client_stream.hpp"
 #include "proxy/connector.hpp"
+#include "proxy/proxy_authorization.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/request_head_parser.hpp"
 #include "proxy/responses.hpp"
@@ -48,10 +50,11 @@ enum class Phase { head, resolve, connect, reply, client_hello, relay, linger, d
 // State shared by the session coroutine and its deadline timer. The timer handler holds a
 // reference, so a deadline that fires as the session ends never touches freed sockets.
 struct Tunnel : std::enable_shared_from_this<Tunnel> {
-  Tunnel(Worker& w, tcp::socket s)
+  Tunnel(Worker& w, tcp::socket s, const Listener& l)
       : worker(w),
+        listener(l),
         policy(w.policy),
-        client(std::move(s)),
+        client(std::move(s), l.tls.get()),
         upstream(w.io),
         timer(w.io),
         id(w.next_connection_id()),
@@ -76,13 +79,14 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
 
   void cancel_io() {
     boost::system::error_code ignored;
-    client.cancel(ignored);
+    client.cancel();
     upstream.cancel(ignored);
   }
 
   Worker& worker;
+  const Listener& listener;
   std::shared_ptr<const policy::Policy> policy;  // pinned: this session decides with one snapshot
-  tcp::socket client;
+  ClientStream client;
   tcp::socket upstream;
   asio::steady_timer timer;
   const std::uint64_t id;
@@ -139,10 +143,10 @@ class Session {
 
   asio::awaitable<void> run() {
     boost::system::error_code ec;
-    const auto remote = t_->client.remote_endpoint(ec);
+    const auto remote = t_->client.socket().remote_endpoint(ec);
     client_text_ = ec ? std::string("unknown") : endpoint_text(remote);
     if (!ec) client_address_ = remote.address();
-    t_->client.set_option(tcp::no_delay(true), ec);
+    t_->client.socket().set_option(tcp::no_delay(true), ec);
     try {
       auto all_steps = steps();
       co_await std::move(all_steps);
@@ -156,7 +160,7 @@ class Session {
     audit_close();
     boost::system::error_code ignored;
     t_->upstream.close(ignored);
-    t_->client.close(ignored);
+    t_->client.close();
   }
 
  private:
@@ -164,8 +168,13 @@ class Session {
   // temporary inside a co_await expression.
   asio::awaitable<void> steps() {
     if (!admit()) co_return;
+    auto secure = handshake();
+    if (!co_await std::move(secure)) co_return;
     auto request = read_request();
     if (!co_await std::move(request)) co_return;
+    if (!check_request()) co_return;
+    auto identity = authenticate();
+    if (!co_await std::move(identity)) co_return;
     auto decision = decide();
     if (!co_await std::move(decision)) co_return;
     auto resolution = resolve();
@@ -184,18 +193,20 @@ class Session {
   // refuse_tunnel(), then a lingering close so the client reads it instead of a reset.
   asio::awaitable<void> answer_refusal() {
     if (!refused_) co_return;
+    t_->set_deadline(Phase::reply, kReplyTimeout);
     if (!reply_.empty()) {
-      t_->set_deadline(Phase::reply, kReplyTimeout);
-      auto [ec, n] = co_await asio::async_write(t_->client, asio::buffer(reply_), kNoThrow);
+      auto write = t_->client.write_all(asio::buffer(reply_));
+      auto [ec, n] = co_await std::move(write);
       if (ec) co_return;
     }
-    boost::system::error_code ignored;
-    t_->client.shutdown(tcp::socket::shutdown_send, ignored);
+    auto shutdown = t_->client.shutdown_send();
+    co_await std::move(shutdown);
     t_->set_deadline(Phase::linger, kLingerTimeout);
     std::array<char, kReadChunk> buf;
     std::size_t drained = 0;
     while (drained < kLingerBytes) {
-      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
+      auto read = t_->client.read_some(asio::buffer(buf));
+      auto [ec, n] = co_await std::move(read);
       if (ec) break;
       drained += n;
     }
@@ -221,13 +232,32 @@ class Session {
     return refuse(Reason::too_many_connections, "too many connections", detail + "; retry later");
   }
 
+  // Step 1b, tls listeners only: the handshake, under the request head's deadline (so a slow
+  // handshake cannot add to it). With client_ca the verified certificate names the client.
+  asio::awaitable<bool> handshake() {
+    if (!t_->client.is_tls()) co_return true;
+    t_->set_deadline(Phase::head, limits_.header_timeout);
+    auto shake = t_->client.handshake();
+    const auto ec = co_await std::move(shake);
+    if (ec) {
+      if (t_->stopping) co_return end(Reason::shutdown, "stopping during the TLS handshake");
+      const std::string detail = t_->expired ? "TLS handshake not completed in time"
+                                             : "TLS handshake failed: " + t_->client.error_text();
+      audit_decision("admit", policy::Verdict::deny, Reason::tls_handshake_failed, nullptr, detail);
+      co_return end(Reason::tls_handshake_failed, detail);
+    }
+    if (t_->listener.client_certificates) identity_ = t_->client.peer_identity();
+    co_return true;
+  }
+
   // Step 2: the request head, bounded in size by the parser and in time by one deadline.
   asio::awaitable<bool> read_request() {
-    t_->set_deadline(Phase::head, limits_.header_timeout);
+    if (!t_->client.is_tls()) t_->set_deadline(Phase::head, limits_.header_timeout);
     RequestHeadParser parser(limits_.max_header_bytes);
     std::array<char, kReadChunk> buf;
     for (;;) {
-      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
+      auto read = t_->client.read_some(asio::buffer(buf));
+      auto [ec, n] = co_await std::move(read);
       if (ec) {
         if (t_->stopping) co_return end(Reason::shutdown, "stopping before the request head");
         if (t_->expired) {
@@ -254,41 +284,90 @@ class Session {
     }
   }
 
-  // Step 3: the policy decision on the CONNECT host and port.
-  asio::awaitable<bool> decide() {
+  // Step 3a: the request must be an unambiguous CONNECT to host:port.
+  bool check_request() {
     method_ = head_.method;
     if (head_.method != "CONNECT") {
-      co_return refuse(Reason::method_not_allowed,
-                       "method " + printable(head_.method) + " is not supported",
-                       "fqdngate tunnels HTTPS: use it as an https proxy (CONNECT)");
+      return refuse(Reason::method_not_allowed,
+                    "method " + printable(head_.method) + " is not supported",
+                    "fqdngate tunnels HTTPS: use it as an https proxy (CONNECT)");
     }
     std::string why;
     auto authority = parse_connect_authority(head_.target, &why);
     if (!authority) {
-      co_return refuse(Reason::bad_request,
-                       "bad CONNECT target \"" + printable(head_.target) + "\"", why);
+      return refuse(Reason::bad_request, "bad CONNECT target \"" + printable(head_.target) + "\"",
+                    why);
     }
     authority_ = std::move(*authority);
     // A CONNECT has no body, and one Host at most: anything else is a smuggling attempt or a
     // broken client, and either way the request is ambiguous.
     if (head_.count("Host") > 1) {
-      co_return refuse(Reason::bad_request, "more than one Host header", "send exactly one");
+      return refuse(Reason::bad_request, "more than one Host header", "send exactly one");
     }
     for (const char* framing : {"Content-Length", "Transfer-Encoding"}) {
       if (head_.count(framing) > 0) {
-        co_return refuse(Reason::bad_request, std::string(framing) + " on a CONNECT request",
-                         "a CONNECT request has no body");
+        return refuse(Reason::bad_request, std::string(framing) + " on a CONNECT request",
+                      "a CONNECT request has no body");
       }
     }
     if (const auto host_header = head_.header("Host"); !host_header.empty()) {
       const auto host = host_of_host_header(host_header);
       if (!host || *host != authority_.host) {
-        co_return refuse(Reason::bad_request, "Host header does not match the CONNECT target",
-                         "Host: " + printable(host_header));
+        return refuse(Reason::bad_request, "Host header does not match the CONNECT target",
+                      "Host: " + printable(host_header));
       }
     }
-    decision_ = t_->policy->decide(
-        policy::DecisionInput{authority_.host, authority_.port, client_address_});
+    return true;
+  }
+
+  // Step 3b: who is asking. A client certificate already named the client; otherwise, with
+  // auth:, Basic credentials must check out before the policy is consulted.
+  asio::awaitable<bool> authenticate() {
+    const auto& auth = t_->policy->settings().auth;
+    if (!auth || identity_ || !t_->worker.auth) co_return true;
+    const auto count = head_.count("Proxy-Authorization");
+    if (count == 0) {
+      audit_decision("auth", policy::Verdict::deny, Reason::auth_required, nullptr,
+                     "no Proxy-Authorization header");
+      co_return refuse(Reason::auth_required, "proxy authentication required",
+                       "send Basic credentials (curl --proxy-user, or user:password@ in the "
+                       "proxy URL)");
+    }
+    if (count > 1) {
+      co_return refuse(Reason::bad_request, "more than one Proxy-Authorization header",
+                       "send exactly one");
+    }
+    std::string why;
+    std::string attempted;
+    const auto credentials =
+        parse_proxy_authorization(head_.header("Proxy-Authorization"), &why, &attempted);
+    if (!credentials) {
+      audit_decision("auth", policy::Verdict::deny, Reason::auth_failed, nullptr, why);
+      co_return refuse(Reason::auth_failed, "proxy authentication failed", why);
+    }
+    auto check = t_->worker.auth->check(*credentials);
+    const auto result = co_await std::move(check);
+    if (t_->stopping) co_return end(Reason::shutdown, "stopping during authentication");
+    if (result == Authenticator::Result::busy) {
+      audit_decision("auth", policy::Verdict::deny, Reason::auth_busy, nullptr,
+                     "too many password checks in progress");
+      co_return refuse(Reason::auth_busy, "too many password checks in progress",
+                       "retry in a moment");
+    }
+    if (result == Authenticator::Result::failed) {
+      audit_decision("auth", policy::Verdict::deny, Reason::auth_failed, nullptr,
+                     "user " + printable(attempted) + ": wrong user name or password");
+      co_return refuse(Reason::auth_failed, "proxy authentication failed",
+                       "wrong user name or password");
+    }
+    identity_ = credentials->user;
+    audit_decision("auth", policy::Verdict::allow, Reason::authenticated, nullptr, {});
+    co_return true;
+  }
+
+  // Step 3c: the policy decision on the CONNECT host and port, for this client and identity.
+  asio::awaitable<bool> decide() {
+    decision_ = t_->policy->decide(decision_input(authority_.host));
     audit_decision("connect", decision_.verdict, decision_.reason, decision_.rule, {});
     if (decision_.verdict == policy::Verdict::deny) {
       co_return refuse(decision_.reason, denial_summary(), denial_detail());
@@ -352,8 +431,8 @@ class Session {
   // Step 6: the whole head in one write (python-socks reads the status line from one recv).
   asio::awaitable<bool> reply_established() {
     t_->set_deadline(Phase::client_hello, limits_.client_hello_timeout);
-    auto [ec, n] =
-        co_await asio::async_write(t_->client, asio::buffer(kConnectEstablished), kNoThrow);
+    auto write = t_->client.write_all(asio::buffer(kConnectEstablished));
+    auto [ec, n] = co_await std::move(write);
     outcome_.status = 200;
     if (ec)
       co_return end(t_->stopping ? Reason::shutdown : Reason::client_reset,
@@ -386,7 +465,8 @@ class Session {
           co_return refuse_tunnel(reason, parser.error_detail(), false);
         }
       }
-      auto [ec, n] = co_await t_->client.async_read_some(asio::buffer(buf), kNoThrow);
+      auto read = t_->client.read_some(asio::buffer(buf));
+      auto [ec, n] = co_await std::move(read);
       if (ec) {
         if (t_->stopping) co_return end(Reason::shutdown, "stopping before the ClientHello");
         if (t_->expired) {
@@ -417,14 +497,31 @@ class Session {
     }
     std::string why;
     const auto sni = policy::normalize_hostname(info.sni, &why);
-    if (!sni || authority_.is_ip || *sni != authority_.host) {
-      co_return refuse_tunnel(
-          Reason::sni_mismatch,
-          "SNI " + printable(info.sni) + " does not match the CONNECT host " + authority_.host,
-          true);
+    if (sni && !authority_.is_ip && *sni == authority_.host) {
+      audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule, {});
+      co_return true;
     }
-    audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, decision_.rule, {});
-    co_return true;
+    // The rule may let the SNI differ from the CONNECT host, but only to a name the policy
+    // allows on its own for this client, identity and port.
+    if (sni && decision_.rule->sni == policy::SniMode::allowlisted) {
+      const auto alias = t_->policy->decide(decision_input(*sni));
+      if (alias.verdict == policy::Verdict::allow) {
+        audit_decision("tls", policy::Verdict::allow, Reason::allowlisted, alias.rule,
+                       "SNI " + *sni +
+                           " differs from the CONNECT host; allowed by sni: "
+                           "allowlisted on " +
+                           decision_.rule->describe());
+        co_return true;
+      }
+      co_return refuse_tunnel(Reason::sni_mismatch,
+                              "SNI " + *sni + " differs from the CONNECT host " + authority_.host +
+                                  " and is not allowed itself (" +
+                                  std::string(reason_name(alias.reason)) + ")",
+                              true);
+    }
+    co_return refuse_tunnel(
+        Reason::sni_mismatch,
+        "SNI " + printable(info.sni) + " does not match the CONNECT host " + authority_.host, true);
   }
 
   // Step 8: the buffered ClientHello goes first, then both directions until both are done.
@@ -460,7 +557,8 @@ class Session {
     outcome_.reason = reason;
     outcome_.status = http_status_for(reason);
     outcome_.detail = detail.empty() ? summary : summary + ": " + detail;
-    reply_ = error_response(reason, summary, detail);
+    const auto& auth = t_->policy->settings().auth;
+    reply_ = error_response(reason, summary, detail, auth ? auth->realm : std::string_view{});
     refused_ = true;
     return false;
   }
@@ -492,7 +590,20 @@ class Session {
 
   std::string denial_summary() const { return "CONNECT " + target_text() + " denied"; }
 
+  policy::DecisionInput decision_input(std::string_view host) const {
+    policy::DecisionInput in{host, authority_.port, client_address_, std::nullopt};
+    if (identity_) in.user = *identity_;
+    return in;
+  }
+
   std::string denial_detail() const {
+    if (decision_.reason == Reason::not_in_scope) {
+      return "rule: " + decision_.rule->describe() + " at " + decision_.rule->where.str() +
+             " does not apply to " +
+             (identity_ ? "user " + printable(*identity_)
+                        : std::string("unauthenticated clients")) +
+             " from " + (client_address_ ? client_address_->to_string() : std::string("unknown"));
+    }
     if (decision_.rule == nullptr) {
       if (decision_.reason == Reason::ip_literal) {
         return "rule: default deny (no rule names this IP address; connect by name)";
@@ -521,6 +632,7 @@ class Session {
     r.event = event;
     r.conn = t_->id;
     r.client = client_text_;
+    if (identity_) r.user = *identity_;
     r.method = method_;
     r.host = authority_.host;
     r.port = authority_.port;
@@ -557,6 +669,7 @@ class Session {
   const policy::Limits& limits_;
   std::string client_text_;
   std::optional<asio::ip::address> client_address_;
+  std::optional<std::string> identity_;  // Basic user or client certificate CN
   RequestHead head_;
   std::string method_;
   Authority authority_;
@@ -580,8 +693,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Tunnel> tunnel) {
 
 }  // namespace
 
-void start_session(Worker& worker, tcp::socket socket) {
-  auto tunnel = std::make_shared<Tunnel>(worker, std::move(socket));
+void start_session(Worker& worker, tcp::socket socket, const Listener& listener) {
+  auto tunnel = std::make_shared<Tunnel>(worker, std::move(socket), listener);
   worker.live.insert(tunnel.get());
   auto session = run_session(std::move(tunnel));
   asio::co_spawn(worker.io, std::move(session), [](std::exception_ptr e) {

@@ -9,7 +9,8 @@
 
 namespace fqdngate {
 
-void start_session(Worker& worker, boost::asio::ip::tcp::socket socket);
+// `listener` (owned by the Server, outlives every session) says whether the client speaks TLS.
+void start_session(Worker& worker, boost::asio::ip::tcp::socket socket, const Listener& listener);
 
 // Ends every session of the worker promptly (server shutdown); their close lines say "shutdown".
 void stop_all_sessions(Worker& worker);

@@ -11,22 +11,40 @@
 
 #include "policy/policy.hpp"
 #include "proxy/audit_writer.hpp"
+#include "proxy/authenticator.hpp"
 #include "proxy/connection_limiter.hpp"
 #include "proxy/resolver.hpp"
+#include "proxy/tls_listener_context.hpp"
 
 namespace fqdngate {
 
 struct Tunnel;
 
+// One listening address and how its clients connect.
+struct Listener {
+  boost::asio::ip::tcp::endpoint endpoint;
+  SslContext tls;                    // null: plain TCP
+  bool client_certificates = false;  // tls.client_ca: the certificate CN is the identity
+};
+
+struct Acceptor {
+  boost::asio::ip::tcp::acceptor socket;
+  const Listener* listener;  // owned by the Server
+};
+
 struct Worker {
   Worker(unsigned index_, unsigned count_, std::shared_ptr<const policy::Policy> policy_,
-         AuditWriter& audit_, ConnectionLimiter& limiter_)
+         AuditWriter& audit_, ConnectionLimiter& limiter_, PasswordCheckPool* checks)
       : index(index_),
         count(count_),
         policy(std::move(policy_)),
         audit(audit_),
         limiter(limiter_),
-        resolver(io, policy->settings().dns, policy->settings().limits.dns_timeout) {}
+        resolver(io, policy->settings().dns, policy->settings().limits.dns_timeout) {
+    if (checks != nullptr && policy->settings().auth) {
+      auth = std::make_unique<Authenticator>(policy->settings().auth->credentials, *checks);
+    }
+  }
 
   // Connection ids are unique across workers without sharing a counter.
   std::uint64_t next_connection_id() noexcept { return ++sequence * count + index; }
@@ -38,7 +56,8 @@ struct Worker {
   AuditWriter& audit;
   ConnectionLimiter& limiter;  // shared by all workers
   Resolver resolver;
-  std::vector<boost::asio::ip::tcp::acceptor> acceptors;
+  std::unique_ptr<Authenticator> auth;  // null when the policy has no auth:
+  std::vector<Acceptor> acceptors;
   std::unordered_set<Tunnel*> live;  // for shutdown
   bool stopping = false;
   std::uint64_t sequence = 0;

@@ -42,7 +42,7 @@ const Rule* find_rule(const Policy& p, std::string_view pattern, std::string_vie
 }
 
 std::string decide(const Policy& p, std::string_view host, std::uint16_t port) {
-  const auto d = p.decide(DecisionInput{host, port, std::nullopt});
+  const auto d = p.decide(DecisionInput{host, port, std::nullopt, std::nullopt});
   return std::string(d.verdict == Verdict::allow ? "allow " : "deny ") +
          std::string(fqdngate::reason_name(d.reason));
 }
@@ -58,7 +58,7 @@ TEST_CASE("every error names file:line:column, the key path and what was wrong",
   const Case cases[] = {
       {"unknown_key.yaml", "1:1",
        "unknown key 'alow', did you mean 'allow'? (expected one of: listen, threads, clients, "
-       "prefect, presets, allow, deny, dns, audit, limits)"},
+       "auth, prefect, presets, allow, deny, dns, audit, limits)"},
       {"open_proxy_listen.yaml", "2:28",
        "listen[1]: \"0.0.0.0:3128\" is not a loopback address and clients.allow is not set: "
        "fqdngate would be an open proxy for anyone who can reach it; list the client networks in "
@@ -72,7 +72,7 @@ TEST_CASE("every error names file:line:column, the key path and what was wrong",
        "client_hello_timeout_s, max_client_hello_bytes, idle_timeout_s, max_connections, "
        "max_connections_per_client)"},
       {"deny_private_key.yaml", "3:5",
-       "deny[0]: unknown key 'private' (expected one of: host, ports)"},
+       "deny[0]: unknown key 'private' (expected one of: host, ports, users, clients)"},
       {"duplicate_key.yaml", "3:1", "key 'threads' appears twice"},
       {"root_is_list.yaml", "1:1",
        "expected a mapping of policy keys (listen, prefect, allow, deny, ...), got a list"},
@@ -133,6 +133,17 @@ TEST_CASE("every error names file:line:column, the key path and what was wrong",
        "presets[1]: unknown preset 'pypy', did you mean 'pypi'? (valid presets: azure-blob, "
        "bitbucket, docker-hub, ecr, gar, gcs, ghcr, github, gitlab, pypi, s3)"},
       {"duplicate_preset.yaml", "1:21", "presets[2]: preset 'pypi' is listed twice"},
+      {"users_without_identity.yaml", "2:5",
+       "allow[0].users: a rule scoped to users needs auth: (Basic credentials) or a listener "
+       "with tls.client_ca (client certificates); without either no client has an identity"},
+      {"bad_sni_mode.yaml", "3:10", "allow[0].sni: expected exact or allowlisted, got \"loose\""},
+      {"bad_user_name.yaml", "3:13", "allow[0].users[0]: a user name cannot contain ':'"},
+      {"tls_listener_no_key.yaml", "3:10",
+       "listen[0].tls: a tls listener needs both cert and key (PEM files)"},
+      {"tls_listener_no_address.yaml", "2:5", "listen[0]: missing key 'address' (\"ip:port\")"},
+      {"bad_realm.yaml", "2:10",
+       "auth.realm: expected a realm of letters, digits, space, '.', '_', '-' (64 max), got "
+       "\"a\\\"b\""},
   };
   for (const auto& c : cases) {
     INFO(c.file);
@@ -182,10 +193,46 @@ TEST_CASE("a file that cannot be read names the path and the system error", "[lo
   }
 }
 
+TEST_CASE("credentials file errors point at the credentials file and line", "[loader][auth]") {
+  CHECK(error_of("auth_missing_file.yaml") ==
+        fixture("auth_missing_file.yaml") + ":2:16: auth.credentials: cannot read " +
+            fixture("missing.passwd") + ": No such file or directory");
+  CHECK(error_of("auth_bad_credentials.yaml") ==
+        fixture("bad_credentials.passwd") +
+            ":3:1: user bob: unknown hash scheme 'md5' (scrypt or pbkdf2-sha256) "
+            "(auth.credentials at " +
+            fixture("auth_bad_credentials.yaml") + ":2)");
+}
+
+TEST_CASE(
+    "tls listeners, rule scopes and the sni knob load with paths from the policy's "
+    "directory",
+    "[loader]") {
+  const auto p = load_policy_file(fixture("scopes.yaml"));
+  const auto& listen = p->settings().listen;
+  REQUIRE(listen.size() == 2);
+  CHECK_FALSE(listen[0].tls);
+  REQUIRE(listen[1].tls);
+  CHECK(listen[1].address == "127.0.0.1:3129");
+  CHECK(listen[1].tls->cert == fixture("certs/proxy.crt"));
+  CHECK(listen[1].tls->key == "/etc/fqdngate/proxy.key");
+  CHECK(listen[1].tls->client_ca == fixture("certs/clients-ca.crt"));
+  const auto* registry = find_rule(*p, "registry.example.com", "allow");
+  REQUIRE(registry != nullptr);
+  CHECK(registry->describe() ==
+        "allow registry.example.com:443 users=ci,build-runner clients=10.1.0.0/16 (allow)");
+  CHECK(find_rule(*p, "cdn.example.com", "allow")->sni == fqdngate::policy::SniMode::allowlisted);
+  CHECK(find_rule(*p, "secret.example.com", "deny")->describe() ==
+        "deny secret.example.com:* users=worker (deny)");
+}
+
 TEST_CASE("an empty file is valid and means every default", "[loader]") {
   const auto p = load_policy_file(fixture("empty.yaml"));
   const auto& s = p->settings();
-  CHECK(s.listen == std::vector<std::string>{"127.0.0.1:3128"});
+  REQUIRE(s.listen.size() == 1);
+  CHECK(s.listen[0].address == "127.0.0.1:3128");
+  CHECK_FALSE(s.listen[0].tls);
+  CHECK_FALSE(s.auth);
   CHECK(s.threads == 0);
   CHECK(s.audit_path == "-");
   CHECK(s.dns.servers.empty());
@@ -220,7 +267,9 @@ TEST_CASE("every key of a full policy is read", "[loader]") {
   const std::string file = fixture("full.yaml");
   const auto p = load_policy_file(file);
   const auto& s = p->settings();
-  CHECK(s.listen == std::vector<std::string>{"127.0.0.1:8080", "[::1]:8081"});
+  REQUIRE(s.listen.size() == 2);
+  CHECK(s.listen[0].address == "127.0.0.1:8080");
+  CHECK(s.listen[1].address == "[::1]:8081");
   CHECK(s.threads == 4);
   CHECK(s.presets == std::vector<std::string>{"pypi", "docker-hub"});
   CHECK(s.dns.servers ==
@@ -337,7 +386,8 @@ TEST_CASE("the embedded default loads and allows only Prefect Cloud", "[loader]"
   CHECK(text.starts_with("#"));  // a commented document a user can copy
   const auto p = load_policy_text(text, fqdngate::policy::kDefaultPolicyName);
   CHECK(p->source() == "<default>");
-  CHECK(p->settings().listen == std::vector<std::string>{"127.0.0.1:3128"});
+  REQUIRE(p->settings().listen.size() == 1);
+  CHECK(p->settings().listen[0].address == "127.0.0.1:3128");
   CHECK(p->settings().audit_path == "-");
   CHECK(p->settings().presets.empty());
   CHECK(decide(*p, "api.prefect.cloud", 443) == "allow allowlisted");
@@ -348,7 +398,7 @@ TEST_CASE("the embedded default loads and allows only Prefect Cloud", "[loader]"
   CHECK(decide(*p, "sens-o-matic.prefect.io", 443) == "deny denylisted");
   CHECK(decide(*p, "github.com", 443) == "deny not_allowlisted");
   CHECK(decide(*p, "example.com", 443) == "deny not_allowlisted");
-  const auto d = p->decide(DecisionInput{"api.prefect.cloud", 443, std::nullopt});
+  const auto d = p->decide(DecisionInput{"api.prefect.cloud", 443, std::nullopt, std::nullopt});
   REQUIRE(d.rule != nullptr);
   CHECK(d.rule->origin == "prefect.cloud");
   CHECK(d.rule->where.file == "<default>");

@@ -54,7 +54,7 @@ struct Expect {
 void check_table(const Policy& p, std::initializer_list<Expect> table) {
   for (const auto& e : table) {
     INFO(e.host << ":" << e.port);
-    const Decision d = p.decide(DecisionInput{e.host, e.port, std::nullopt});
+    const Decision d = p.decide(DecisionInput{e.host, e.port, std::nullopt, std::nullopt});
     CHECK(d.verdict == e.verdict);
     CHECK(fqdngate::reason_name(d.reason) == fqdngate::reason_name(e.reason));
     CHECK((d.rule == nullptr ? 0 : d.rule->where.line) == e.rule_line);
@@ -150,7 +150,7 @@ TEST_CASE("on a tie a private rule wins, then the earliest", "[policy]") {
                      {"web.example.com", 80, A, Reason::allowlisted, 4},
                      {"other.example.com", 443, A, Reason::allowlisted, 7},
                  });
-  const auto d = p.decide(DecisionInput{"db.example.com", 443, std::nullopt});
+  const auto d = p.decide(DecisionInput{"db.example.com", 443, std::nullopt, std::nullopt});
   REQUIRE(d.rule != nullptr);
   CHECK(d.rule->allow_private);
 }

@@ -48,7 +48,7 @@ std::vector<std::string> hosts_of(const std::vector<EndpointEntry>& entries) {
 }
 
 bool allowed(const fqdngate::policy::Policy& p, std::string_view host) {
-  return p.decide(DecisionInput{host, 443, std::nullopt}).verdict == Verdict::allow;
+  return p.decide(DecisionInput{host, 443, std::nullopt, std::nullopt}).verdict == Verdict::allow;
 }
 
 }  // namespace
@@ -95,7 +95,8 @@ TEST_CASE("every preset loads and allows each of its entries", "[profiles]") {
     CHECK(p->settings().presets == std::vector<std::string>{std::string(preset.name)});
     for (const auto& e : preset.entries) {
       INFO(e.pattern);
-      const auto d = p->decide(DecisionInput{example_host(e.pattern), 443, std::nullopt});
+      const auto d =
+          p->decide(DecisionInput{example_host(e.pattern), 443, std::nullopt, std::nullopt});
       CHECK(d.verdict == Verdict::allow);
       REQUIRE(d.rule != nullptr);
       CHECK(d.rule->origin == "preset:" + std::string(preset.name));
