@@ -79,3 +79,25 @@ TEST_CASE("listen addresses", "[cli]") {
   CHECK(why == "expected an IP address, got \"localhost\"");
   CHECK_FALSE(parse_listen_address("127.0.0.1", &why));
 }
+
+TEST_CASE("passwd takes FILE USER and --pbkdf2; explain takes --as", "[cli]") {
+  const auto cl = parse({"passwd", "users.passwd", "alice"});
+  REQUIRE(cl);
+  CHECK(cl->command == Command::passwd);
+  CHECK(cl->passwd_file == "users.passwd");
+  CHECK(cl->passwd_user == "alice");
+  CHECK_FALSE(cl->pbkdf2);
+  const auto pb = parse({"passwd", "--pbkdf2", "f", "bob"});
+  REQUIRE(pb);
+  CHECK(pb->pbkdf2);
+  CHECK(pb->passwd_user == "bob");
+  std::string error;
+  CHECK_FALSE(parse({"passwd", "f"}, &error));
+  CHECK(error == "passwd needs FILE USER");
+  CHECK_FALSE(parse({"passwd", "f", "u", "extra"}, &error));
+  CHECK(error == "unexpected argument \"extra\" (see fqdngate --help)");
+  const auto ex = parse({"explain", "registry.example.com", "--as", "ci"});
+  REQUIRE(ex);
+  CHECK(ex->as_user == "ci");
+  CHECK_FALSE(parse({"--as", "ci"}, &error));  // run has no identity to pretend
+}

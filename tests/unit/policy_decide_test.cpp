@@ -196,3 +196,56 @@ TEST_CASE("rules describe themselves in one line", "[policy]") {
   CHECK(allow("2001:db8::1").describe() == "allow [2001:db8::1]:443 (allow)");
   CHECK((fqdngate::policy::SourceRef{"p.yaml", 12, 5}.str()) == "p.yaml:12");
 }
+
+TEST_CASE("users: and clients: scopes: a rule outside its scope is as if absent",
+          "[policy][scope]") {
+  namespace ip = boost::asio::ip;
+  Rule for_ci = allow("registry.example.com");
+  for_ci.users = {"ci", "build-runner"};
+  Rule from_builders = allow("builds.example.com");
+  from_builders.clients = {fqdngate::policy::Cidr{ip::make_address("10.1.0.0"), 16}};
+  Rule both = allow("both.example.com");
+  both.users = {"ci"};
+  both.clients = {fqdngate::policy::Cidr{ip::make_address("10.1.0.0"), 16}};
+  Rule no_worker = deny("*.example.com");
+  no_worker.users = {"worker"};
+  const Policy p = make({for_ci, from_builders, both, no_worker, allow("open.example.com")});
+
+  const auto decide = [&](const char* host, std::optional<std::string_view> user,
+                          const char* client) {
+    const auto d = p.decide(DecisionInput{host, 443, ip::make_address(client), user});
+    return std::string(d.verdict == Verdict::allow ? "allow " : "deny ") +
+           std::string(fqdngate::reason_name(d.reason)) + " " +
+           std::to_string(d.rule == nullptr ? 0 : d.rule->where.line);
+  };
+  CHECK(decide("registry.example.com", "ci", "127.0.0.1") == "allow allowlisted 1");
+  CHECK(decide("registry.example.com", "build-runner", "127.0.0.1") == "allow allowlisted 1");
+  CHECK(decide("registry.example.com", "bob", "127.0.0.1") == "deny not_in_scope 1");
+  CHECK(decide("registry.example.com", std::nullopt, "127.0.0.1") == "deny not_in_scope 1");
+  // Names compare exactly: no case folding, no prefixes.
+  CHECK(decide("registry.example.com", "CI", "127.0.0.1") == "deny not_in_scope 1");
+  CHECK(decide("registry.example.com", "ci2", "127.0.0.1") == "deny not_in_scope 1");
+  CHECK(decide("builds.example.com", std::nullopt, "10.1.200.7") == "allow allowlisted 2");
+  CHECK(decide("builds.example.com", std::nullopt, "10.2.0.1") == "deny not_in_scope 2");
+  CHECK(decide("both.example.com", "ci", "10.1.0.1") == "allow allowlisted 3");
+  CHECK(decide("both.example.com", "ci", "10.9.0.1") == "deny not_in_scope 3");
+  CHECK(decide("both.example.com", "bob", "10.1.0.1") == "deny not_in_scope 3");
+  // A scoped deny denies only its scope.
+  CHECK(decide("open.example.com", "worker", "127.0.0.1") == "deny denylisted 4");
+  CHECK(decide("open.example.com", "ci", "127.0.0.1") == "allow allowlisted 5");
+  CHECK(decide("open.example.com", std::nullopt, "127.0.0.1") == "allow allowlisted 5");
+  // Out of scope is only reported when name and port matched; otherwise the usual reasons.
+  CHECK(decide("unknown.test", "bob", "127.0.0.1") == "deny not_allowlisted 0");
+  const auto wrong_port =
+      p.decide(DecisionInput{"registry.example.com", 8443, ip::make_address("127.0.0.1"), "bob"});
+  CHECK(wrong_port.reason == Reason::port_not_allowed);
+}
+
+TEST_CASE("a scoped rule does not shadow a broader rule that applies", "[policy][scope]") {
+  Rule exact_for_ci = allow("pkg.example.com");
+  exact_for_ci.users = {"ci"};
+  const Policy p = make({exact_for_ci, allow("*.example.com")});
+  const auto d = p.decide(DecisionInput{"pkg.example.com", 443, std::nullopt, "bob"});
+  CHECK(d.verdict == Verdict::allow);
+  CHECK(d.rule->where.line == 2);
+}

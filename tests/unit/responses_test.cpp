@@ -21,6 +21,22 @@ TEST_CASE("each refusal reason maps to the documented HTTP status", "[responses]
   CHECK(http_status_for(Reason::upstream_unreachable) == 502);
   CHECK(http_status_for(Reason::dns_timeout) == 504);
   CHECK(http_status_for(Reason::upstream_timeout) == 504);
+  CHECK(http_status_for(Reason::not_in_scope) == 403);
+  CHECK(http_status_for(Reason::auth_required) == 407);
+  CHECK(http_status_for(Reason::auth_failed) == 407);
+  CHECK(http_status_for(Reason::auth_busy) == 503);
+}
+
+TEST_CASE("407 asks for Basic credentials in the policy's realm", "[responses]") {
+  const auto reply =
+      error_response(Reason::auth_required, "proxy authentication required", "", "corp egress");
+  CHECK(reply.rfind("HTTP/1.1 407 Proxy Authentication Required\r\n", 0) == 0);
+  CHECK(reply.find("\r\nProxy-Authenticate: Basic realm=\"corp egress\", charset=\"UTF-8\"\r\n") !=
+        std::string::npos);
+  CHECK(reply.find("X-Fqdngate-Reason: auth_required\r\n") != std::string::npos);
+  // Other statuses never ask for credentials.
+  CHECK(error_response(Reason::not_allowlisted, "x", "", "corp").find("Proxy-Authenticate") ==
+        std::string::npos);
 }
 
 TEST_CASE("an error reply is a complete response with the reason in header and body",

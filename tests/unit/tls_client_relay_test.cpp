@@ -1,0 +1,207 @@
+// The relay with a TLS client side (a `tls` listener) on real loopback sockets: the handshake,
+// bytes intact both ways, and half-close as close_notify in both directions.
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
+#include <future>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "proxy/client_stream.hpp"
+#include "proxy/relay.hpp"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace fqdngate;
+
+namespace {
+
+struct Pair {
+  tcp::socket near;
+  tcp::socket far;
+};
+
+Pair connected_pair(asio::io_context& test_io, asio::io_context& relay_io) {
+  tcp::acceptor acceptor(test_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket near(test_io);
+  near.connect(acceptor.local_endpoint());
+  tcp::socket far(relay_io);
+  acceptor.accept(far);
+  timeval tv{10, 0};  // blocking test reads fail rather than hang
+  setsockopt(near.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(near.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return {std::move(near), std::move(far)};
+}
+
+// A throw-away self-signed server certificate, made in memory.
+std::shared_ptr<SSL_CTX> server_context() {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("proxy.test"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_sign(cert, key, EVP_sha256());
+  SSL_CTX_use_certificate(ctx.get(), cert);
+  SSL_CTX_use_PrivateKey(ctx.get(), key);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return ctx;
+}
+
+std::vector<char> random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::vector<char> out(n);
+  for (auto& c : out)
+    c = static_cast<char>(gen());
+  return out;
+}
+
+std::vector<char> read_to_eof(tcp::socket& s) {
+  std::vector<char> out;
+  std::array<char, 65536> buf;
+  for (;;) {
+    boost::system::error_code ec;
+    const auto n = s.read_some(asio::buffer(buf), ec);
+    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    if (ec == asio::error::eof) return out;
+    if (ec) throw boost::system::system_error(ec);
+  }
+}
+
+// Blocking TLS client on the test's end of the socket.
+struct TlsClient {
+  explicit TlsClient(tcp::socket& s)
+      : ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free), ssl(SSL_new(ctx.get()), SSL_free) {
+    SSL_set_fd(ssl.get(), static_cast<int>(s.native_handle()));
+  }
+  bool connect() { return SSL_connect(ssl.get()) == 1; }
+  bool write_all(const std::vector<char>& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+      std::size_t n = 0;
+      if (SSL_write_ex(ssl.get(), data.data() + done, data.size() - done, &n) != 1) return false;
+      done += n;
+    }
+    return true;
+  }
+  // Everything until the server's close_notify; false on any other ending.
+  bool read_to_close_notify(std::vector<char>& out) {
+    std::array<char, 65536> buf;
+    for (;;) {
+      std::size_t n = 0;
+      const int ret = SSL_read_ex(ssl.get(), buf.data(), buf.size(), &n);
+      if (ret == 1) {
+        out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+        continue;
+      }
+      return SSL_get_error(ssl.get(), ret) == SSL_ERROR_ZERO_RETURN;
+    }
+  }
+  std::shared_ptr<SSL_CTX> ctx;
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl;
+};
+
+}  // namespace
+
+TEST_CASE("TLS client side: 1 MiB each way and half-close as close_notify", "[relay][tls]") {
+  asio::io_context test_io;
+  asio::io_context relay_io(1);
+  auto client = connected_pair(test_io, relay_io);
+  auto upstream = connected_pair(test_io, relay_io);
+  const auto ctx = server_context();
+  ClientStream stream(std::move(client.far), ctx.get());
+
+  RelayState state;
+  std::promise<std::string> finished;
+  auto done = finished.get_future();
+  auto task = [&]() -> asio::awaitable<void> {
+    auto shake = stream.handshake();
+    const auto ec = co_await std::move(shake);
+    if (ec) {
+      finished.set_value("handshake: " + stream.error_text());
+      co_return;
+    }
+    auto both_ways = relay(stream, upstream.far, state);
+    co_await std::move(both_ways);
+    finished.set_value("relayed");
+  };
+  asio::co_spawn(relay_io, task(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  std::thread runner([&] { relay_io.run(); });
+
+  TlsClient tls(client.near);
+  REQUIRE(tls.connect());
+  const auto up = random_bytes(1 << 20, 3);
+  const auto down = random_bytes(1 << 20, 4);
+
+  // The client sends everything and then close_notify; upstream sees all of it, then FIN.
+  std::promise<bool> sent;
+  std::thread sender([&] {
+    const bool ok = tls.write_all(up);
+    sent.set_value(ok && SSL_shutdown(tls.ssl.get()) >= 0);
+  });
+  const auto got_up = read_to_eof(upstream.near);
+  sender.join();
+  CHECK(sent.get_future().get());
+  CHECK(got_up == up);
+
+  // The other direction still works after the client's close_notify, and the upstream's FIN
+  // reaches the client as close_notify (not a bare TCP close).
+  asio::write(upstream.near, asio::buffer(down));
+  upstream.near.shutdown(tcp::socket::shutdown_send);
+  std::vector<char> got_down;
+  CHECK(tls.read_to_close_notify(got_down));
+  CHECK(got_down == down);
+
+  REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(done.get() == "relayed");
+  runner.join();
+  CHECK(state.bytes_up == up.size());
+  CHECK(state.bytes_down == down.size());
+  CHECK(state.end == Reason::closed);
+}
+
+TEST_CASE("TLS client side: a client that is not speaking TLS fails the handshake with a reason",
+          "[relay][tls]") {
+  asio::io_context test_io;
+  asio::io_context relay_io(1);
+  auto client = connected_pair(test_io, relay_io);
+  const auto ctx = server_context();
+  ClientStream stream(std::move(client.far), ctx.get());
+  std::promise<std::string> finished;
+  auto done = finished.get_future();
+  auto task = [&]() -> asio::awaitable<void> {
+    auto shake = stream.handshake();
+    const auto ec = co_await std::move(shake);
+    finished.set_value(ec ? stream.error_text() : "handshake succeeded");
+  };
+  asio::co_spawn(relay_io, task(), asio::detached);
+  std::thread runner([&] { relay_io.run(); });
+  // A plain-HTTP client pointed at a TLS listener.
+  asio::write(client.near, asio::buffer(std::string("CONNECT a.test:443 HTTP/1.1\r\n\r\n")));
+  REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  runner.join();
+  // OpenSSL recognises a proxy request sent in clear to a TLS port.
+  CHECK(done.get() == "https proxy request");
+}
