@@ -97,9 +97,21 @@ int explain(const CommandLine& cl, const policy::Policy& p) {
   if (verdict == policy::Verdict::allow && cl.sni) {
     const auto sni = policy::normalize_hostname(*cl.sni);
     if (!sni || authority->is_ip || *sni != authority->host) {
-      verdict = policy::Verdict::deny;
-      reason = Reason::sni_mismatch;
-      notes.push_back("SNI \"" + *cl.sni + "\" does not match the CONNECT host");
+      // The same rule as the session: sni: allowlisted accepts an SNI the policy allows itself.
+      bool alias_allowed = false;
+      if (sni && d.rule->sni == policy::SniMode::allowlisted) {
+        policy::DecisionInput alias = input;
+        alias.host = *sni;
+        alias_allowed = p.decide(alias).verdict == policy::Verdict::allow;
+      }
+      if (alias_allowed) {
+        notes.push_back("SNI \"" + *sni +
+                        "\" differs from the CONNECT host; allowed by sni: allowlisted");
+      } else {
+        verdict = policy::Verdict::deny;
+        reason = Reason::sni_mismatch;
+        notes.push_back("SNI \"" + *cl.sni + "\" does not match the CONNECT host");
+      }
     }
   }
   if (verdict == policy::Verdict::allow && !authority->is_ip) {
