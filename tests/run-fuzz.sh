@@ -16,7 +16,8 @@ cmake -S "$root/tests/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
 cmake --build "$build"
 
 status=0
-for target in request_head client_hello name_matcher policy_yaml; do
+targets=(request_head client_hello name_matcher policy_yaml credentials)
+for target in "${targets[@]}"; do
   work="$build/run/$target"
   rm -rf "$work"
   mkdir -p "$work/corpus" "$work/artifacts"
@@ -34,6 +35,6 @@ for target in request_head client_hello name_matcher policy_yaml; do
   fi
 done
 if ((status == 0)); then
-  echo "fuzz: 4 passed, 0 failed"
+  echo "fuzz: ${#targets[@]} passed, 0 failed"
 fi
 exit "$status"
