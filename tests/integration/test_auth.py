@@ -17,6 +17,7 @@ from harness import clients, credentials, env
 from harness.proxy_process import write_policy
 from harness.tls_origin import HttpOrigin
 from harness.tls_proxy import ListenerTestCase
+from harness.waiting import wait_until
 
 HOST = "api.prefect.cloud"
 PASSWORD = "correct horse battery staple"
@@ -177,6 +178,9 @@ dns:
         self.assertEqual((auth["decision"], auth["reason"]), ("allow", "authenticated"))
         close = self.closeRecordOf(self.since, "alice", client=client)
         self.assertEqual(close["status"], 200)
+        # The proxy connects upstream before its 200: let the origin count that connection now,
+        # so it is not taken for one of the next test's.
+        self.assertTrue(wait_until(lambda: self.origin.connections > self.connections_before))
 
     def test_curl_proxy_user(self):
         self.curl_health("--proxy-user", f"alice:{PASSWORD}")

@@ -52,6 +52,11 @@ class TlsListenerCase(ListenerTestCase):
         self.assertIs(payload["healthy"], True)
         self.assertEqual(payload["host"], self.target())
 
+    def assertOriginConnected(self):
+        """The proxy connects upstream before its 200: after a tunnel that carried nothing, wait
+        until the origin counted that connection, so it is not taken for one of the next test's."""
+        self.assertTrue(wait_until(lambda: self.origin.connections > self.connections_before))
+
     def assertTunnelAudited(self, user, min_bytes=1):
         """Connect and TLS decisions allowed, one close line, the origin got exactly bytes_up."""
         connect = self.proxy.wait_for(since=self.since, event="decision", stage="connect")
@@ -188,6 +193,7 @@ dns:
         close = self.closeRecordOf(self.since, None, client=client)
         self.assertEqual(close["status"], 200)
         self.assertEqual((close["bytes_up"], close["bytes_down"]), (0, 0))
+        self.assertOriginConnected()
 
     def test_sni_mismatch_is_refused_through_tls_listener(self):
         ctx = self.pki.client_context()
@@ -208,6 +214,7 @@ dns:
         )
         self.assertEqual((tls["decision"], tls["sni"]), ("deny", OTHER_ALLOWED))
         self.assertEqual(self.origin.bytes_received, self.bytes_before)
+        self.assertOriginConnected()
 
     def test_half_close_propagates_both_ways_through_tls_listener(self):
         payload = os.urandom(200_000)
@@ -260,6 +267,7 @@ dns:
         self.assertEqual(connect["decision"], "allow")
         close = self.closeRecordOf(self.since, "alice", client=client)
         self.assertEqual(close["status"], 200)
+        self.assertOriginConnected()
 
     def test_client_without_certificate_gets_no_tunnel(self):
         client, _ = refused_handshake(self.mtls_port, client_context(self.pki), self.target())
