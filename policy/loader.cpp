@@ -69,7 +69,7 @@ std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
   if (!root.IsNull()) {  // an empty file is a valid policy: every default applies
     fields = r.fields(root, "",
                       {"listen", "threads", "clients", "auth", "prefect", "presets", "allow",
-                       "deny", "dns", "audit", "limits"},
+                       "deny", "dns", "audit", "limits", "relay"},
                       "a mapping of policy keys (listen, prefect, allow, deny, ...)");
   }
   for (const auto& f : fields) {
@@ -87,6 +87,7 @@ std::shared_ptr<const Policy> load_policy_text(std::string_view yaml,
     if (f.key == "dns") sections::read_dns(r, f, settings);
     if (f.key == "audit") sections::read_audit(r, f, settings);
     if (f.key == "limits") sections::read_limits(r, f, settings);
+    if (f.key == "relay") sections::read_relay(r, f, settings);
   }
   sections::check_open_proxy(r, listen, settings);
   // prefect: last, because its telemetry setting constrains the allow rules wherever they are.

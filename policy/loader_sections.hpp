@@ -40,5 +40,7 @@ void read_threads(const yaml::Reader& r, const yaml::Field& f, Settings& setting
 void read_dns(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 void read_audit(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 void read_limits(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+// relay: {splice: true|false}.
+void read_relay(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 
 }  // namespace fqdngate::policy::sections

@@ -239,3 +239,14 @@ void read_auth(const yaml::Reader& r, const yaml::Field& f, Settings& settings) 
 }
 
 }  // namespace fqdngate::policy::sections
+
+namespace fqdngate::policy::sections {
+
+void read_relay(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
+  if (f.value.IsNull()) return;
+  for (const auto& k : r.fields(f.at, f.path, {"splice"})) {
+    settings.relay_splice = r.boolean(k.at, k.path);
+  }
+}
+
+}  // namespace fqdngate::policy::sections

@@ -115,6 +115,9 @@ struct Settings {
   std::vector<std::string> presets;  // enabled preset names, in file order
   // Proxy authentication (Basic) for clients not identified by a client certificate.
   std::optional<AuthSettings> auth;
+  // Relay plain tunnels with splice(2) through pooled pipes; false copies through user-space
+  // buffers (the fallback, also used when no pipe can be made).
+  bool relay_splice = true;
 };
 
 struct DecisionInput {

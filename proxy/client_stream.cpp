@@ -125,6 +125,12 @@ std::optional<std::string> ClientStream::peer_identity() const {
   return text;
 }
 
+asio::awaitable<boost::system::error_code> ClientStream::wait_readable() {
+  if (ssl_ && SSL_has_pending(ssl_.get()) == 1) co_return boost::system::error_code{};
+  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kNoThrow);
+  co_return ec;
+}
+
 asio::awaitable<ClientStream::Result> ClientStream::read_some(asio::mutable_buffer buffer) {
   if (!ssl_) {
     auto [ec, n] = co_await socket_.async_read_some(buffer, kNoThrow);

@@ -36,6 +36,9 @@ class ClientStream {
   // The verified client certificate's subject CN (or the whole subject when it has no CN).
   std::optional<std::string> peer_identity() const;
 
+  // Completes when a read would make progress: decrypted bytes are buffered or the socket is
+  // readable. Lets the relay wait without holding a buffer.
+  boost::asio::awaitable<boost::system::error_code> wait_readable();
   // Reads what is available (at least one byte); eof when the client finished sending.
   boost::asio::awaitable<Result> read_some(boost::asio::mutable_buffer buffer);
   boost::asio::awaitable<Result> write_all(boost::asio::const_buffer buffer);

@@ -2,7 +2,10 @@
 // Contract: returns when both directions have ended. EOF on one side is propagated as
 // shutdown(send) on the other and the reverse direction keeps running (half-close); an error on
 // either side ends both. Idle time is not enforced here: every read stores `last_activity`, and
-// the session's deadline cancels both sockets when it goes stale.
+// the session's deadline cancels both sockets when it goes stale. Each direction waits for
+// readability holding nothing; only then does it borrow a pipe (splice mode) or a buffer from
+// the worker's pools, so an idle tunnel costs no buffer and no extra descriptor, and a busy one
+// allocates nothing per chunk. The sockets are switched to non-blocking mode.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -13,6 +16,7 @@
 
 #include "policy/reason.hpp"
 #include "proxy/client_stream.hpp"
+#include "proxy/relay_resources.hpp"
 
 namespace fqdngate {
 
@@ -25,11 +29,12 @@ struct RelayState {
 };
 
 boost::asio::awaitable<void> relay(boost::asio::ip::tcp::socket& client,
-                                   boost::asio::ip::tcp::socket& upstream, RelayState& state);
+                                   boost::asio::ip::tcp::socket& upstream, RelayState& state,
+                                   RelayResources& resources);
 
 // The same for any client stream: plain ones take the socket path above; on a tls listener the
 // client side is decrypted and re-encrypted, and its half-close is a close_notify plus FIN.
 boost::asio::awaitable<void> relay(ClientStream& client, boost::asio::ip::tcp::socket& upstream,
-                                   RelayState& state);
+                                   RelayState& state, RelayResources& resources);
 
 }  // namespace fqdngate

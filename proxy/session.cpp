@@ -540,7 +540,7 @@ class Session {
     }
     t_->relay.last_activity = Clock::now();
     t_->set_deadline(Phase::relay, limits_.idle_timeout);
-    auto both_ways = relay(t_->client, t_->upstream, t_->relay);
+    auto both_ways = relay(t_->client, t_->upstream, t_->relay, t_->worker.relay);
     co_await std::move(both_ways);
     if (t_->stopping) {
       outcome_.reason = Reason::shutdown;

@@ -13,6 +13,7 @@
 #include "proxy/audit_writer.hpp"
 #include "proxy/authenticator.hpp"
 #include "proxy/connection_limiter.hpp"
+#include "proxy/relay_resources.hpp"
 #include "proxy/resolver.hpp"
 #include "proxy/tls_listener_context.hpp"
 
@@ -41,6 +42,7 @@ struct Worker {
         audit(audit_),
         limiter(limiter_),
         resolver(io, policy->settings().dns, policy->settings().limits.dns_timeout) {
+    relay.mode = policy->settings().relay_splice ? RelayMode::splice : RelayMode::buffered;
     if (checks != nullptr && policy->settings().auth) {
       auth = std::make_unique<Authenticator>(policy->settings().auth->credentials, *checks);
     }
@@ -57,6 +59,7 @@ struct Worker {
   ConnectionLimiter& limiter;  // shared by all workers
   Resolver resolver;
   std::unique_ptr<Authenticator> auth;  // null when the policy has no auth:
+  RelayResources relay;
   std::vector<Acceptor> acceptors;
   std::unordered_set<Tunnel*> live;  // for shutdown
   bool stopping = false;

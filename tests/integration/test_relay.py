@@ -87,6 +87,15 @@ dns:
         self.assertEqual(self.echo.bytes_received, expected)
 
 
+class BufferedRelay(Relay):
+    """The same tests with splice turned off: the copy-through-buffers fallback must be just as
+    exact (it is also what runs when no pipe can be made)."""
+
+    @classmethod
+    def policy(cls):
+        return Relay.policy.__func__(cls) + "relay:\n  splice: false\n"
+
+
 class IdleTimeout(ProxyTestCase):
     """limits.idle_timeout_s ends a silent tunnel, and traffic in either direction keeps it open."""
 

@@ -58,7 +58,7 @@ TEST_CASE("every error names file:line:column, the key path and what was wrong",
   const Case cases[] = {
       {"unknown_key.yaml", "1:1",
        "unknown key 'alow', did you mean 'allow'? (expected one of: listen, threads, clients, "
-       "auth, prefect, presets, allow, deny, dns, audit, limits)"},
+       "auth, prefect, presets, allow, deny, dns, audit, limits, relay)"},
       {"open_proxy_listen.yaml", "2:28",
        "listen[1]: \"0.0.0.0:3128\" is not a loopback address and clients.allow is not set: "
        "fqdngate would be an open proxy for anyone who can reach it; list the client networks in "

@@ -5,18 +5,42 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <future>
+#include <new>
 #include <random>
 #include <thread>
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace fqdngate;
+
+// Counts operator new calls on threads that opt in (the relay's thread), so the test below can
+// check that a busy tunnel allocates nothing per chunk.
+namespace {
+std::atomic<long> g_counted_allocations{0};
+thread_local bool t_count_allocations = false;
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (t_count_allocations) g_counted_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -61,6 +85,11 @@ std::vector<char> read_to_eof(tcp::socket& s) {
 }  // namespace
 
 TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
+  // Both paths: splice through pooled pipes, and the buffered fallback.
+  const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
+  INFO((mode == RelayMode::splice ? "splice" : "buffered"));
+  RelayResources resources;
+  resources.mode = mode;
   asio::io_context test_io;
   asio::io_context relay_io(1);
   auto client = connected_pair(test_io, relay_io);
@@ -69,7 +98,7 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   RelayState state;
   std::promise<void> finished;
   auto done = finished.get_future();
-  auto task = relay(client.far, upstream.far, state);
+  auto task = relay(client.far, upstream.far, state, resources);
   asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr e) {
     if (e)
       finished.set_exception(e);
@@ -103,9 +132,16 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   CHECK(state.bytes_up == up.size());
   CHECK(state.bytes_down == down.size());
   CHECK(state.end == Reason::closed);
+  // The tunnel is over: what it borrowed is back in the pools, ready for the next one.
+  if (mode == RelayMode::splice) {
+    CHECK(resources.pipes.idle() >= 1);
+  } else {
+    CHECK(resources.buffers.idle() >= 1);
+  }
 }
 
 TEST_CASE("a reset on one side ends both directions and is noted", "[relay]") {
+  RelayResources resources;
   asio::io_context test_io;
   asio::io_context relay_io(1);
   auto client = connected_pair(test_io, relay_io);
@@ -114,7 +150,7 @@ TEST_CASE("a reset on one side ends both directions and is noted", "[relay]") {
   RelayState state;
   std::promise<void> finished;
   auto done = finished.get_future();
-  auto task = relay(client.far, upstream.far, state);
+  auto task = relay(client.far, upstream.far, state, resources);
   asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr) { finished.set_value(); });
   std::thread runner([&] { relay_io.run(); });
 
@@ -127,4 +163,45 @@ TEST_CASE("a reset on one side ends both directions and is noted", "[relay]") {
   runner.join();
   CHECK(state.end == Reason::closed);
   CHECK(state.note == "upstream reset the connection");
+}
+
+TEST_CASE("a busy tunnel allocates nothing per relayed chunk", "[relay][alloc]") {
+  const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
+  INFO((mode == RelayMode::splice ? "splice" : "buffered"));
+  RelayResources resources;
+  resources.mode = mode;
+  asio::io_context test_io;
+  asio::io_context relay_io(1);
+  auto client = connected_pair(test_io, relay_io);
+  auto upstream = connected_pair(test_io, relay_io);
+  RelayState state;
+  auto task = relay(client.far, upstream.far, state, resources);
+  asio::co_spawn(relay_io, std::move(task), asio::detached);
+  asio::post(relay_io, [] { t_count_allocations = true; });
+  std::thread runner([&] { relay_io.run(); });
+
+  constexpr std::size_t kBlock = 16 * 1024;
+  const std::vector<char> block(kBlock, 'x');
+  // Sends `blocks` blocks client -> upstream and reads them all at the upstream end.
+  const auto pass = [&](std::size_t blocks) {
+    std::thread reader([&] {
+      std::array<char, 65536> buf;
+      std::size_t got = 0;
+      while (got < blocks * kBlock)
+        got += upstream.near.read_some(asio::buffer(buf));
+    });
+    for (std::size_t i = 0; i < blocks; ++i)
+      asio::write(client.near, asio::buffer(block));
+    reader.join();
+  };
+  pass(16);  // warm-up: pools and Asio's frame caches fill
+  const long before = g_counted_allocations.load();
+  pass(256);  // 4 MiB: at least 64 relay chunks
+  const long during = g_counted_allocations.load() - before;
+  CHECK(during <= 2);
+
+  client.near.shutdown(tcp::socket::shutdown_send);
+  upstream.near.shutdown(tcp::socket::shutdown_send);
+  runner.join();
+  CHECK(state.bytes_up == 272 * kBlock);  // counted once the relay has finished
 }

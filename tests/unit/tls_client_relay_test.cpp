@@ -132,6 +132,7 @@ TEST_CASE("TLS client side: 1 MiB each way and half-close as close_notify", "[re
   ClientStream stream(std::move(client.far), ctx.get());
 
   RelayState state;
+  RelayResources resources;
   std::promise<std::string> finished;
   auto done = finished.get_future();
   auto task = [&]() -> asio::awaitable<void> {
@@ -141,7 +142,7 @@ TEST_CASE("TLS client side: 1 MiB each way and half-close as close_notify", "[re
       finished.set_value("handshake: " + stream.error_text());
       co_return;
     }
-    auto both_ways = relay(stream, upstream.far, state);
+    auto both_ways = relay(stream, upstream.far, state, resources);
     co_await std::move(both_ways);
     finished.set_value("relayed");
   };
