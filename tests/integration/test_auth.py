@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import unittest
@@ -13,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from harness import clients, credentials, env
+from harness import clients, credentials, env, pki
 from harness.proxy_process import write_policy
 from harness.tls_origin import HttpOrigin
 from harness.tls_proxy import ListenerTestCase
@@ -36,6 +37,12 @@ def run(*args):
         text=True,
         timeout=60,
     )
+
+
+def cleartext_warnings(stderr):
+    """The start-up warnings about passwords crossing the network in clear (there may be others,
+    e.g. about running as root)."""
+    return [line for line in stderr.splitlines() if "warning" in line and "clear" in line]
 
 
 class ProxyAuth(ListenerTestCase):
@@ -138,6 +145,9 @@ dns:
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIs(json.loads(result.stdout)["healthy"], True)
+
+    def test_loopback_listener_with_auth_prints_no_cleartext_warning(self):
+        self.assertEqual(cleartext_warnings(self.proxy.stderr_text()), [])
 
     def test_no_credentials_is_407_auth_required(self):
         self.refused((), "auth_required")
@@ -292,6 +302,58 @@ class PasswdCommand(unittest.TestCase):
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertNotEqual(result.stderr.strip(), "")
         self.assertFalse(os.path.exists(self.path) and self.lines())
+
+
+class CleartextWarning(unittest.TestCase):
+    """auth: with a plain listener off loopback warns that passwords cross the network in clear.
+    The address is one this host does not have: the warning comes before the bind fails, so
+    nothing ever listens off loopback."""
+
+    NOT_LOCAL = "198.51.100.1"  # TEST-NET-2
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            with socket.socket() as probe:
+                probe.bind((cls.NOT_LOCAL, 0))
+        except OSError:
+            pass
+        else:
+            raise unittest.SkipTest(f"{cls.NOT_LOCAL} is an address of this host")
+        cls.passwd_path = credentials.make_file(cls.__name__, {"alice": PASSWORD})
+
+    def run_with_listener(self, listener, stem):
+        text = f"""\
+listen:
+{listener}
+clients:
+  allow: [127.0.0.1/32]
+auth:
+  credentials: {self.passwd_path}
+allow:
+  - files.example.com
+"""
+        result = run("--config", write_policy(text, stem))
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"{self.NOT_LOCAL}:0", result.stderr)
+        self.assertNotIn("listening on", result.stderr)
+        return result
+
+    def test_plain_listener_off_loopback_warns(self):
+        result = self.run_with_listener(f"  - {self.NOT_LOCAL}:0", "cleartext-plain")
+        warnings = cleartext_warnings(result.stderr)
+        self.assertEqual(len(warnings), 1, result.stderr)
+        self.assertIn(f"{self.NOT_LOCAL}:0", warnings[0])
+
+    def test_tls_listener_off_loopback_does_not_warn(self):
+        test_pki = pki.get()
+        listener = f"""\
+  - address: {self.NOT_LOCAL}:0
+    tls:
+      cert: {test_pki.server_cert}
+      key: {test_pki.server_key}"""
+        result = self.run_with_listener(listener, "cleartext-tls")
+        self.assertEqual(cleartext_warnings(result.stderr), [])
 
 
 class CheckCredentials(unittest.TestCase):
