@@ -22,6 +22,7 @@ SECOND_CLIENT_ONLY = "pypi.org"  # clients: [127.0.0.2/32]
 ALICE_ON_SECOND = "auth.workos.com"  # users: [alice] and clients: [127.0.0.2/32]
 EVERYONE_BUT_BOB = "example.com"  # allowed for all, denied for bob by a scoped deny rule
 ALIAS_FRONT = "app.prefect.cloud"  # sni: allowlisted, for everyone
+SCOPED_EXACT = "registry.fallthrough.test"  # users: [alice], under a wildcard for everyone
 SECOND = "127.0.0.2"
 PASSWORDS = {"alice": "alice's password", "bob": "bob's password"}
 TLS_ALERT = 0x15
@@ -170,7 +171,10 @@ class UserAndClientScopes(ScopeCase):
     @classmethod
     def policy(cls):
         port = cls.origin.port
-        hosts = (ALICE_ONLY, SECOND_CLIENT_ONLY, ALICE_ON_SECOND, EVERYONE_BUT_BOB, ALIAS_FRONT)
+        hosts = (
+            ALICE_ONLY, SECOND_CLIENT_ONLY, ALICE_ON_SECOND, EVERYONE_BUT_BOB, ALIAS_FRONT,
+            SCOPED_EXACT,
+        )
         dns = "".join(f"    {host}: 127.0.0.1\n" for host in hosts)
         return f"""\
 listen:
@@ -200,6 +204,13 @@ allow:
     ports: [{port}]
     private: true
     sni: allowlisted
+  - host: {SCOPED_EXACT}
+    ports: [{port}]
+    private: true
+    users: [alice]
+  - host: "*.fallthrough.test"
+    ports: [{port}]
+    private: true
 deny:
   - host: {EVERYONE_BUT_BOB}
     users: [bob]
@@ -270,6 +281,30 @@ dns:
         self.assertServed(
             EVERYONE_BUT_BOB, user="alice", rule_needle=f"- host: {EVERYONE_BUT_BOB}"
         )
+
+    def test_rule_out_of_scope_is_as_if_absent(self):
+        # The exact rule is alice's; for bob it does not exist, so the wildcard decides.
+        for user, needle in (("alice", f"- host: {SCOPED_EXACT}"), ("bob", "*.fallthrough.test")):
+            with self.subTest(user=user):
+                self.mark()
+                sock, client, answer = self.connect(SCOPED_EXACT, user)
+                sock.close()
+                self.assertEqual(answer.head, clients.CONNECTION_ESTABLISHED)
+                decision = self.proxy.wait_for(
+                    since=self.since, event="decision", stage="connect", client=client
+                )
+                self.assertIdentifiedRecord(decision, user)
+                self.assertEqual(
+                    (decision["decision"], decision["reason"]), ("allow", "allowlisted")
+                )
+                self.assertEqual(
+                    self._source_tail(decision["rule_source"]), self.policy_source(needle)
+                )
+                self.closeRecordOf(self.since, user, client=client)
+                # The proxy connected upstream before its 200; let the origin count it now.
+                self.assertTrue(
+                    wait_until(lambda: self.origin.connections > self.connections_before)
+                )
 
     def test_unscoped_host_is_still_not_allowlisted(self):
         self.assertRefused("app2.example.com", "not_allowlisted", user="alice")
