@@ -57,10 +57,12 @@ class ProxyAuth(ListenerTestCase):
             {"alice": "old password", "bob": BOB_PASSWORD, "carol": PBKDF2_PASSWORD},
             pbkdf2_users=("carol",),
         )
-        # Replaces alice's line: only the new password may work.
-        result = credentials.passwd(cls.passwd_path, "alice", PASSWORD)
-        if result.returncode != 0:
-            raise AssertionError(result.stderr)
+        # Replaces alice's line: only the new password may work. dave's password is the first
+        # line of stdin only.
+        for user, stdin in (("alice", PASSWORD), ("dave", "dave's password\nsecond line")):
+            result = credentials.passwd(cls.passwd_path, user, stdin)
+            if result.returncode != 0:
+                raise AssertionError(result.stderr)
 
     @classmethod
     def policy(cls):
@@ -199,6 +201,10 @@ dns:
     def test_curl_proxy_user_pbkdf2_entry(self):
         self.curl_health("--proxy-user", f"carol:{PBKDF2_PASSWORD}")
         self.assertAuthenticatedTunnel("carol")
+
+    def test_passwd_takes_the_first_line_of_stdin_as_the_password(self):
+        self.curl_health("--proxy-user", "dave:dave's password")
+        self.assertAuthenticatedTunnel("dave")
 
     def test_curl_without_proxy_user_sees_407(self):
         result = clients.curl(
