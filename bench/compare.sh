@@ -298,8 +298,9 @@ run_scenarios() {
   fi
   local audit_before=0
   [ -f "$PDIR/audit.log" ] && audit_before=$(wc -l <"$PDIR/audit.log")
-  loadgen "$name" setup1 echo --mode setup --clients 1 --seconds "$s"
-  loadgen "$name" setup64 echo --mode setup --clients 64 --threads 2 --seconds "$s"
+  local pid=(--pid "$PROXY_PID")
+  loadgen "$name" setup1 echo --mode setup --clients 1 --seconds "$s" "${pid[@]}"
+  loadgen "$name" setup64 echo --mode setup --clients 64 --threads 2 --seconds "$s" "${pid[@]}"
   if [ -f "$PDIR/audit.log" ]; then
     sleep 1  # the audit writer runs behind on its own thread
     local lines tunnels
@@ -309,10 +310,11 @@ run_scenarios() {
     printf '{"audit_lines":%d,"tunnels":%d}\n' "$lines" "$tunnels" >"$RESULTS/$name.audit.json"
     log "$name audit: $lines lines for $tunnels tunnels (3 expected per tunnel)"
   fi
-  loadgen "$name" up1 sink --mode bulk-up --tunnels 1 --seconds "$s"
-  loadgen "$name" up32 sink --mode bulk-up --tunnels 32 --threads 2 --seconds "$s"
-  loadgen "$name" down1 source --mode bulk-down --tunnels 1 --seconds "$s"
-  loadgen "$name" down32 source --mode bulk-down --tunnels 32 --threads 2 --seconds "$s"
+  loadgen "$name" up1 sink --mode bulk-up --tunnels 1 --seconds "$s" "${pid[@]}"
+  loadgen "$name" up32 sink --mode bulk-up --tunnels 32 --threads 2 --seconds "$s" "${pid[@]}"
+  loadgen "$name" down1 source --mode bulk-down --tunnels 1 --seconds "$s" "${pid[@]}"
+  loadgen "$name" down32 source --mode bulk-down --tunnels 32 --threads 2 --seconds "$s" \
+    "${pid[@]}"
 }
 
 run_one() {
@@ -322,13 +324,15 @@ run_one() {
   PROXY_PORT=$(free_port)
   unset TARGET_ECHO TARGET_SINK TARGET_SOURCE
   log "--- $name"
+  # How busy the machine was around this proxy's steps (other work lowers every figure).
+  cut -d' ' -f1 /proc/loadavg >"$RESULTS/$name.load-before"
   if ! "start_$name"; then
     echo failed >"$RESULTS/$name.failed"
     log "$name: FAILED to start"
     return 0
   fi
-  # The proxy's own descriptor limit: the hard limit, as for loadgen and the origin.
   run_scenarios "$name"
+  cut -d' ' -f1 /proc/loadavg >"$RESULTS/$name.load-after"
   if [ "$name" != direct ]; then
     stop_pid "$PROXY_PID"
     local logfile
@@ -380,6 +384,18 @@ value() {  # the number ratios are taken of
     setup*) field "$name" "$step" rate_per_s ;;
     up*|down*) field "$name" "$step" mb_per_s ;;
     idle) field "$name" idle kib_per_tunnel ;;
+  esac
+}
+
+cpu_cell() {  # cpu_cell NAME STEP: the process's CPU per tunnel (setup) or per GB (bulk)
+  local name=$1 step=$2 v
+  [ -s "$RESULTS/$name.$step.json" ] || { echo "—"; return; }
+  [ "$(field "$name" "$step" tunnels_ok 0)" = 0 ] && { echo "—"; return; }
+  case "$step" in
+    setup*) v=$(field "$name" "$step" pid_cpu_us_per_tunnel)
+      [ -n "$v" ] && printf '%.0f µs' "$v" || echo "—" ;;
+    *) v=$(field "$name" "$step" pid_cpu_s_per_gb)
+      [ -n "$v" ] && printf '%.2f s' "$v" || echo "—" ;;
   esac
 }
 
@@ -446,6 +462,25 @@ report() {
     line="$line $(ratio "$h" "$d") |"
     echo "$line"
   done
+  echo
+  echo "### CPU of the process under test (the origin for direct): setup µs per tunnel," \
+    "bulk s per GB; lower is better"
+  echo
+  line="| scenario |"
+  for n in "${names[@]}"; do line="$line $n |"; done
+  echo "$line"
+  echo "$line" | sed 's/[^|]*|/---|/g; s/^---|/|/'
+  for step in setup1 setup64 up1 up32 down1 down32; do
+    line="| $(step_label "$step" | sed 's/:.*//') |"
+    for n in "${names[@]}"; do line="$line $(cpu_cell "$n" "$step") |"; done
+    echo "$line"
+  done
+  line="| load average before / after |"
+  for n in "${names[@]}"; do
+    line="$line $(cat "$RESULTS/$n.load-before" 2>/dev/null || echo '?') /"
+    line="$line $(cat "$RESULTS/$n.load-after" 2>/dev/null || echo '?') |"
+  done
+  echo "$line"
   if [ -s "$RESULTS/fqdngate.audit.json" ]; then
     echo
     echo "fqdngate audit log during the setup steps: $(field fqdngate audit audit_lines) lines" \

@@ -42,7 +42,8 @@ const char* const kUsage =
     "  --tunnels    bulk/idle: tunnels held open together (default 1)\n"
     "  --hello      send this file's bytes as the ClientHello instead of a built one\n"
     "  --sni        name in the built ClientHello (default: the --target name)\n"
-    "  --pid        idle: process whose VmRSS and descriptors are read before and after\n"
+    "  --pid        the process under test: idle reads its VmRSS and descriptors before and\n"
+    "               after; setup and bulk its CPU time over the window\n"
     "  --hold       idle: seconds to wait with all tunnels open before reading them (2)\n"
     "  --timeout-ms deadline for opening one tunnel, and for closing it (10000)\n";
 

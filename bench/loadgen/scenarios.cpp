@@ -138,6 +138,52 @@ std::string failure_text(const Totals& t) {
   return out.str();
 }
 
+// CPU time of the process under test (--pid) and of the load generator over one window.
+struct CpuWindow {
+  explicit CpuWindow(int pid) : pid_(pid) {
+    if (pid_ > 0) {
+      const auto t0 = cpu_seconds(pid_);
+      have_target_ = t0.has_value();
+      target_ = t0.value_or(0);
+    }
+    own_ = own_cpu_seconds();
+  }
+  void stop() {
+    if (have_target_) {
+      const auto t1 = cpu_seconds(pid_);
+      have_target_ = t1.has_value();
+      target_ = t1.value_or(0) - target_;
+    }
+    own_ = own_cpu_seconds() - own_;
+  }
+  // Adds pid_cpu_s (and `per_key`: pid CPU per `units`, times `scale`) and loadgen_cpu_s.
+  void add(Json& j, const char* per_key, double units, double scale) const {
+    if (have_target_) {
+      j.num("pid_cpu_s", target_);
+      if (units > 0)
+        j.num(per_key, target_ / units * scale);
+      else
+        j.null(per_key);
+    }
+    j.num("loadgen_cpu_s", own_);
+  }
+  std::string text(double units, double scale, const char* per) const {
+    char buf[160];
+    if (have_target_ && units > 0)
+      std::snprintf(buf, sizeof buf, "; pid CPU %.2f s (%.3g %s), loadgen CPU %.2f s", target_,
+                    target_ / units * scale, per, own_);
+    else
+      std::snprintf(buf, sizeof buf, "; loadgen CPU %.2f s", own_);
+    return buf;
+  }
+
+ private:
+  int pid_;
+  bool have_target_ = false;
+  double target_ = 0;  // CPU seconds at the start, then over the window
+  double own_ = 0;
+};
+
 // --- setup: open, echo, close, again, until the window ends ---------------------------------
 
 asio::awaitable<void> setup_client(const Options& o, Shard& shard, Clock::time_point end,
@@ -276,6 +322,7 @@ Report run_setup(const Options& o) {
   Runner runner(o.threads);
   std::vector<Shard> shards(runner.size());
   std::atomic<std::int64_t> budget = static_cast<std::int64_t>(o.max_tunnels);
+  CpuWindow cpu(o.pid);
   const auto t0 = Clock::now();
   const auto end = t0 + std::chrono::duration_cast<Clock::duration>(
                             std::chrono::duration<double>(o.seconds));
@@ -286,19 +333,21 @@ Report run_setup(const Options& o) {
     }
   });
   const double elapsed = seconds_since(t0);
+  cpu.stop();
   const Totals t = merge(shards);
   const LatencySummary lat = summarize(t.latency_ms);
   const double rate = static_cast<double>(t.ok) / elapsed;
   Report r;
-  r.json = common(o)
-               .num("seconds", elapsed)
-               .integer("tunnels_ok", t.ok)
-               .failures(t)
-               .num("rate_per_s", rate)
-               .num("p50_ms", lat.p50)
-               .num("p99_ms", lat.p99)
-               .num("max_ms", lat.max)
-               .text();
+  Json j = common(o);
+  j.num("seconds", elapsed)
+      .integer("tunnels_ok", t.ok)
+      .failures(t)
+      .num("rate_per_s", rate)
+      .num("p50_ms", lat.p50)
+      .num("p99_ms", lat.p99)
+      .num("max_ms", lat.max);
+  cpu.add(j, "pid_cpu_us_per_tunnel", static_cast<double>(t.ok), 1e6);
+  r.json = j.text();
   char human[512];
   std::snprintf(human, sizeof human,
                 "setup via %s, %u clients, %.1f s: %llu tunnels (%.0f/s), %s; latency p50 "
@@ -306,7 +355,7 @@ Report run_setup(const Options& o) {
                 o.plan.via_connect ? "CONNECT" : "direct", o.clients, elapsed,
                 static_cast<unsigned long long>(t.ok), rate, failure_text(t).c_str(), lat.p50,
                 lat.p99, lat.max);
-  r.human = human;
+  r.human = human + cpu.text(static_cast<double>(t.ok), 1e6, "us per tunnel");
   return r;
 }
 
@@ -322,6 +371,7 @@ Report run_bulk(const Options& o) {
   const auto window = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(o.seconds));
   const auto end = t0 + window;
+  CpuWindow cpu(o.pid);
   runner.phase([&](unsigned t, asio::io_context& io) {
     for (auto& s : slots) {
       if (!s.conn || s.thread != t) continue;
@@ -329,6 +379,7 @@ Report run_bulk(const Options& o) {
       spawn(io, std::move(work));
     }
   });
+  cpu.stop();
   const Totals streamed = merge(shards);
   const Totals closed = close_all(runner, o, slots);
 
@@ -337,21 +388,22 @@ Report run_bulk(const Options& o) {
     all.failures[i] += streamed.failures[i] + closed.failures[i];
   const double mbps = static_cast<double>(streamed.bytes) / o.seconds / 1e6;
   Report r;
-  r.json = common(o)
-               .num("seconds", o.seconds)
-               .integer("tunnels", o.tunnels)
-               .integer("tunnels_ok", opened.ok)
-               .failures(all)
-               .integer("bytes", streamed.bytes)
-               .num("mb_per_s", mbps)
-               .text();
+  Json j = common(o);
+  j.num("seconds", o.seconds)
+      .integer("tunnels", o.tunnels)
+      .integer("tunnels_ok", opened.ok)
+      .failures(all)
+      .integer("bytes", streamed.bytes)
+      .num("mb_per_s", mbps);
+  cpu.add(j, "pid_cpu_s_per_gb", static_cast<double>(streamed.bytes), 1e9);
+  r.json = j.text();
   char human[512];
   std::snprintf(human, sizeof human,
                 "%s via %s, %u tunnels (%llu open), %.1f s: %.1f MB/s (%llu bytes), %s",
                 up ? "bulk up" : "bulk down", o.plan.via_connect ? "CONNECT" : "direct", o.tunnels,
                 static_cast<unsigned long long>(opened.ok), o.seconds, mbps,
                 static_cast<unsigned long long>(streamed.bytes), failure_text(all).c_str());
-  r.human = human;
+  r.human = human + cpu.text(static_cast<double>(streamed.bytes), 1e9, "s per GB");
   return r;
 }
 
