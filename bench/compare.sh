@@ -101,14 +101,20 @@ install_packages() {
 
 # --- build --------------------------------------------------------------------------------------
 
+build_failed() {
+  log "build failed; last lines of the build log:"
+  tail -n 30 "$WORK/build.log" >&2
+  exit 1
+}
+
 build() {
   log "building fqdngate, loadgen and origin (Release) in $BUILD_DIR"
-  cmake -S "$REPO" -B "$BUILD_DIR/fqdngate" -DCMAKE_BUILD_TYPE=Release -DFQDNGATE_TESTS=OFF \
-    >"$WORK/build.log" 2>&1
-  cmake --build "$BUILD_DIR/fqdngate" --target fqdngate -j "$(nproc)" >>"$WORK/build.log" 2>&1
-  cmake -S "$REPO/bench/loadgen" -B "$BUILD_DIR/loadgen" -DCMAKE_BUILD_TYPE=Release \
-    >>"$WORK/build.log" 2>&1
-  cmake --build "$BUILD_DIR/loadgen" -j "$(nproc)" >>"$WORK/build.log" 2>&1
+  {
+    cmake -S "$REPO" -B "$BUILD_DIR/fqdngate" -DCMAKE_BUILD_TYPE=Release -DFQDNGATE_TESTS=OFF &&
+      cmake --build "$BUILD_DIR/fqdngate" --target fqdngate -j "$(nproc)" &&
+      cmake -S "$REPO/bench/loadgen" -B "$BUILD_DIR/loadgen" -DCMAKE_BUILD_TYPE=Release &&
+      cmake --build "$BUILD_DIR/loadgen" -j "$(nproc)"
+  } >"$WORK/build.log" 2>&1 || build_failed
   FQDNGATE="$BUILD_DIR/fqdngate/fqdngate"
   LOADGEN="$BUILD_DIR/loadgen/loadgen"
   ORIGIN="$BUILD_DIR/loadgen/origin"
