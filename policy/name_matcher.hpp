@@ -32,9 +32,9 @@ class NameMatcher {
  private:
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+    // Not noexcept on purpose: libstdc++ then stores each hash code, so a bucket walk compares
+    // codes instead of re-hashing every key it passes.
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   using Map = std::unordered_map<std::string, std::vector<std::uint32_t>, Hash, std::equal_to<>>;
   Map exact_;     // "api.prefect.cloud" -> values

@@ -65,6 +65,8 @@ Policy::Policy(std::vector<Rule> rules, Settings settings, std::string source, s
       source_(std::move(source)),
       version_(std::move(version)) {
   for (std::size_t i = 0; i < rules_.size(); ++i) {
+    rules_[i].description = rules_[i].describe();
+    rules_[i].source = rules_[i].where.str();
     auto& matcher = rules_[i].action == RuleAction::allow ? allow_names_ : deny_names_;
     matcher.add(rules_[i].pattern, static_cast<std::uint32_t>(i));
   }

@@ -49,6 +49,9 @@ struct Rule {
   SourceRef where;
   // One line for humans and the audit log, e.g. "allow *.s3.amazonaws.com:443 (preset:s3)".
   std::string describe() const;
+  // describe() and where.str(), computed once by the Policy so audit lines do not rebuild them.
+  std::string description;
+  std::string source;
 };
 
 enum class Verdict { allow, deny };

@@ -4,10 +4,27 @@
 
 namespace fqdngate {
 
+namespace {
+
+bool json_safe(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+}
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (char c : s) {
+  // Names, addresses and rules are almost always plain ASCII: copy runs, escape the rest.
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t run = i;
+    while (run < s.size() && json_safe(s[run]))
+      ++run;
+    out.append(s.data() + i, run - i);
+    if (run == s.size()) break;
+    i = run + 1;
+    const char c = s[run];
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
@@ -28,13 +45,9 @@ void append_json_string(std::string& out, std::string_view s) {
       default:
         // Control bytes and non-ASCII are escaped so a hostile value can never break a line or
         // produce invalid UTF-8 in the log stream.
-        if (u < 0x20 || u >= 0x7f) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-        } else {
-          out.push_back(c);
-        }
+        out += "\\u00";
+        out.push_back(kHex[u >> 4]);
+        out.push_back(kHex[u & 0xf]);
     }
   }
   out.push_back('"');
@@ -59,10 +72,11 @@ std::string format_rfc3339_ms(std::chrono::system_clock::time_point t) {
 
 namespace {
 
+// Field names are constants of this file: plain ASCII, never escaped.
 void field(std::string& out, std::string_view name) {
-  out.push_back(',');
-  append_json_string(out, name);
-  out.push_back(':');
+  out += ",\"";
+  out += name;
+  out += "\":";
 }
 
 void string_or_null(std::string& out, std::string_view name, std::optional<std::string_view> v) {
@@ -78,7 +92,7 @@ void string_or_null(std::string& out, std::string_view name, std::optional<std::
 
 std::string format_audit_line(const AuditRecord& r, std::chrono::system_clock::time_point now) {
   std::string out;
-  out.reserve(384);
+  out.reserve(512);
   out += "{\"time\":";
   append_json_string(out, format_rfc3339_ms(now));
   field(out, "event");
@@ -106,8 +120,8 @@ std::string format_audit_line(const AuditRecord& r, std::chrono::system_clock::t
   field(out, "reason");
   append_json_string(out, reason_name(r.reason));
   if (r.rule != nullptr) {
-    string_or_null(out, "rule", r.rule->describe());
-    string_or_null(out, "rule_source", r.rule->where.str());
+    string_or_null(out, "rule", r.rule->description);
+    string_or_null(out, "rule_source", r.rule->source);
   } else {
     string_or_null(out, "rule", std::nullopt);
     string_or_null(out, "rule_source", std::nullopt);

@@ -175,6 +175,7 @@ class Session {
     if (!check_request()) co_return;
     auto identity = authenticate();
     if (!co_await std::move(identity)) co_return;
+    head_ = RequestHead{};  // everything needed is copied out; a long tunnel should not keep it
     auto decision = decide();
     if (!co_await std::move(decision)) co_return;
     auto resolution = resolve();

@@ -30,6 +30,8 @@ TEST_CASE("a denied decision line carries every documented field", "[audit]") {
   rule.pattern = "*.evil.example";
   rule.origin = "deny";
   rule.where = policy::SourceRef{"policy.yaml", 12, 5};
+  // Rules reach audit lines through a Policy, which renders their text once.
+  const policy::Policy policy({rule}, policy::Settings{}, "policy.yaml", "abcdef012345");
 
   AuditRecord r;
   r.event = "decision";
@@ -41,14 +43,15 @@ TEST_CASE("a denied decision line carries every documented field", "[audit]") {
   r.port = 443;
   r.decision = policy::Verdict::deny;
   r.reason = Reason::denylisted;
-  r.rule = &rule;
+  r.rule = &policy.rules()[0];
+  r.user = "build-runner";
   r.policy_version = "abcdef012345";
   const auto line = format_audit_line(r, at_ms(0));
   CHECK(line ==
         "{\"time\":\"1970-01-01T00:00:00.000Z\",\"event\":\"decision\",\"stage\":\"connect\","
-        "\"conn\":42,\"client\":\"127.0.0.1:5555\",\"user\":null,\"method\":\"CONNECT\","
-        "\"host\":\"x.evil.example\",\"port\":443,\"sni\":null,\"upstream\":null,"
-        "\"decision\":\"deny\",\"reason\":\"denylisted\",\"rule\":\"" +
+        "\"conn\":42,\"client\":\"127.0.0.1:5555\",\"user\":\"build-runner\","
+        "\"method\":\"CONNECT\",\"host\":\"x.evil.example\",\"port\":443,\"sni\":null,"
+        "\"upstream\":null,\"decision\":\"deny\",\"reason\":\"denylisted\",\"rule\":\"" +
             rule.describe() +
             "\",\"rule_source\":\"policy.yaml:12\",\"policy_version\":\"abcdef012345\"}\n");
 }
