@@ -23,6 +23,7 @@
 #include "proxy/client_hello_parser.hpp"
 #include "proxy/client_stream.hpp"
 #include "proxy/connector.hpp"
+#include "proxy/plain_relay.hpp"
 #include "proxy/proxy_authorization.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/request_head_parser.hpp"
@@ -46,6 +47,19 @@ constexpr std::size_t kReadChunk = 4096;
 enum class Phase { head, resolve, connect, reply, client_hello, relay, linger, done };
 
 }  // namespace
+
+// What every audit line of a connection says about it: filled in as the session learns it, and
+// kept by the tunnel for its close line (which the relay writes when it outlives the session).
+struct TunnelSummary {
+  std::string client = "unknown";   // "ip:port"
+  std::optional<std::string> user;  // Basic user or client certificate CN
+  std::string method;
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<std::string> sni;
+  std::string upstream;                // "ip:port" once connected
+  const policy::Rule* rule = nullptr;  // the rule of the connect decision
+};
 
 // State shared by the session coroutine and its deadline timer. The timer handler holds a
 // reference, so a deadline that fires as the session ends never touches freed sockets.
@@ -97,6 +111,7 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
   bool stopping = false;  // server shutdown
   RelayState relay;
   ConnectionLimiter::Ticket slot;  // released with the tunnel
+  TunnelSummary summary;
 
  private:
   void wait() {
@@ -129,6 +144,52 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
 
 namespace {
 
+AuditRecord summary_record(const Tunnel& t, std::string_view event) {
+  const TunnelSummary& s = t.summary;
+  AuditRecord r;
+  r.event = event;
+  r.conn = t.id;
+  r.client = s.client;
+  if (s.user) r.user = *s.user;
+  r.method = s.method;
+  r.host = s.host;
+  r.port = s.port;
+  if (s.sni) r.sni = *s.sni;
+  if (!s.upstream.empty()) r.upstream = s.upstream;
+  r.policy_version = t.policy->version();
+  return r;
+}
+
+void write_close_line(Tunnel& t, Reason reason, std::optional<int> status,
+                      std::string_view detail) {
+  AuditRecord r = summary_record(t, "close");
+  r.reason = reason;
+  r.status = status;
+  r.rule = t.summary.rule;
+  r.detail = detail;
+  r.bytes_up = t.relay.bytes_up;
+  r.bytes_down = t.relay.bytes_down;
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t.started);
+  t.worker.audit.write(format_audit_line(r, std::chrono::system_clock::now()));
+}
+
+void close_sockets(Tunnel& t) {
+  boost::system::error_code ignored;
+  t.upstream.close(ignored);
+  t.client.close();
+}
+
+// The end of a tunnel whose relay outlived its session.
+void finish_relayed(Tunnel& t) {
+  t.finish();
+  const Reason reason = t.stopping  ? Reason::shutdown
+                        : t.expired ? Reason::idle_timeout
+                                    : t.relay.end;
+  write_close_line(t, reason, 200, reason == t.relay.end ? t.relay.note : std::string());
+  close_sockets(t);
+  t.worker.live.erase(&t);
+}
+
 // What the close line reports.
 struct Outcome {
   Reason reason = Reason::closed;
@@ -144,12 +205,13 @@ class Session {
   asio::awaitable<void> run() {
     boost::system::error_code ec;
     const auto remote = t_->client.socket().remote_endpoint(ec);
-    client_text_ = ec ? std::string("unknown") : endpoint_text(remote);
+    if (!ec) t_->summary.client = endpoint_text(remote);
     if (!ec) client_address_ = remote.address();
     t_->client.socket().set_option(tcp::no_delay(true), ec);
     try {
       auto all_steps = steps();
       co_await std::move(all_steps);
+      if (handed_off_) co_return;  // the relay owns the tunnel and writes its close line
       auto answer = answer_refusal();
       co_await std::move(answer);
     } catch (const std::exception& e) {
@@ -157,11 +219,11 @@ class Session {
       outcome_.detail = e.what();
     }
     t_->finish();
-    audit_close();
-    boost::system::error_code ignored;
-    t_->upstream.close(ignored);
-    t_->client.close();
+    write_close_line(*t_, outcome_.reason, outcome_.status, outcome_.detail);
+    close_sockets(*t_);
   }
+
+  bool handed_off() const noexcept { return handed_off_; }
 
  private:
   // Each step's awaitable is a named local: GCC 12 miscompiles a coroutine call that is a
@@ -216,7 +278,7 @@ class Session {
   // Step 1: only clients.allow may use the gate. Refused before a byte of theirs is parsed.
   bool admit() {
     if (!client_address_ || !t_->policy->admits(*client_address_)) {
-      const std::string detail = client_text_ + " is not in clients.allow";
+      const std::string detail = t_->summary.client + " is not in clients.allow";
       audit_decision("admit", policy::Verdict::deny, Reason::client_not_allowed, nullptr, detail);
       return refuse(Reason::client_not_allowed, "client not allowed to use this proxy",
                     "ask the administrator to add your network to clients.allow");
@@ -247,7 +309,7 @@ class Session {
       audit_decision("admit", policy::Verdict::deny, Reason::tls_handshake_failed, nullptr, detail);
       co_return end(Reason::tls_handshake_failed, detail);
     }
-    if (t_->listener.client_certificates) identity_ = t_->client.peer_identity();
+    if (t_->listener.client_certificates) t_->summary.user = t_->client.peer_identity();
     co_return true;
   }
 
@@ -287,7 +349,7 @@ class Session {
 
   // Step 3a: the request must be an unambiguous CONNECT to host:port.
   bool check_request() {
-    method_ = head_.method;
+    t_->summary.method = head_.method;
     if (head_.method != "CONNECT") {
       return refuse(Reason::method_not_allowed,
                     "method " + printable(head_.method) + " is not supported",
@@ -300,6 +362,8 @@ class Session {
                     why);
     }
     authority_ = std::move(*authority);
+    t_->summary.host = authority_.host;
+    t_->summary.port = authority_.port;
     // A CONNECT has no body, and one Host at most: anything else is a smuggling attempt or a
     // broken client, and either way the request is ambiguous.
     if (head_.count("Host") > 1) {
@@ -325,7 +389,7 @@ class Session {
   // auth:, Basic credentials must check out before the policy is consulted.
   asio::awaitable<bool> authenticate() {
     const auto& auth = t_->policy->settings().auth;
-    if (!auth || identity_ || !t_->worker.auth) co_return true;
+    if (!auth || t_->summary.user || !t_->worker.auth) co_return true;
     const auto count = head_.count("Proxy-Authorization");
     if (count == 0) {
       audit_decision("auth", policy::Verdict::deny, Reason::auth_required, nullptr,
@@ -361,7 +425,7 @@ class Session {
       co_return refuse(Reason::auth_failed, "proxy authentication failed",
                        "wrong user name or password");
     }
-    identity_ = credentials->user;
+    t_->summary.user = credentials->user;
     audit_decision("auth", policy::Verdict::allow, Reason::authenticated, nullptr, {});
     co_return true;
   }
@@ -369,6 +433,7 @@ class Session {
   // Step 3c: the policy decision on the CONNECT host and port, for this client and identity.
   asio::awaitable<bool> decide() {
     decision_ = t_->policy->decide(decision_input(authority_.host));
+    t_->summary.rule = decision_.rule;
     audit_decision("connect", decision_.verdict, decision_.reason, decision_.rule, {});
     if (decision_.verdict == policy::Verdict::deny) {
       co_return refuse(decision_.reason, denial_summary(), denial_detail());
@@ -425,7 +490,7 @@ class Session {
     if (!result.ok) {
       co_return refuse(result.failure, "cannot connect to " + target_text(), result.detail);
     }
-    upstream_text_ = endpoint_text(result.endpoint);
+    t_->summary.upstream = endpoint_text(result.endpoint);
     co_return true;
   }
 
@@ -479,7 +544,7 @@ class Session {
       hello_.insert(hello_.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
     }
     const auto& info = parser.info();
-    if (info.has_sni) sni_ = info.sni;
+    if (info.has_sni) t_->summary.sni = info.sni;
     if (info.offers_ech && !decision_.rule->allow_ech) {
       co_return refuse_tunnel(Reason::ech_not_allowed,
                               "ClientHello offers Encrypted Client Hello, which hides the real "
@@ -541,6 +606,15 @@ class Session {
     }
     t_->relay.last_activity = Clock::now();
     t_->set_deadline(Phase::relay, limits_.idle_timeout);
+    if (!t_->client.is_tls()) {
+      // The session's coroutine frames end here; the callback-driven relay keeps only the
+      // tunnel, so a long idle tunnel costs little memory. It writes the close line.
+      handed_off_ = true;
+      auto tunnel = t_;
+      start_plain_relay(t_->client.socket(), t_->upstream, t_->relay, t_->worker.relay, nullptr,
+                        [tunnel] { finish_relayed(*tunnel); });
+      co_return;
+    }
     auto both_ways = relay(t_->client, t_->upstream, t_->relay, t_->worker.relay);
     co_await std::move(both_ways);
     if (t_->stopping) {
@@ -593,7 +667,7 @@ class Session {
 
   policy::DecisionInput decision_input(std::string_view host) const {
     policy::DecisionInput in{host, authority_.port, client_address_, std::nullopt};
-    if (identity_) in.user = *identity_;
+    if (t_->summary.user) in.user = *t_->summary.user;
     return in;
   }
 
@@ -601,8 +675,8 @@ class Session {
     if (decision_.reason == Reason::not_in_scope) {
       return "rule: " + decision_.rule->describe() + " at " + decision_.rule->where.str() +
              " does not apply to " +
-             (identity_ ? "user " + printable(*identity_)
-                        : std::string("unauthenticated clients")) +
+             (t_->summary.user ? "user " + printable(*t_->summary.user)
+                               : std::string("unauthenticated clients")) +
              " from " + (client_address_ ? client_address_->to_string() : std::string("unknown"));
     }
     if (decision_.rule == nullptr) {
@@ -628,24 +702,9 @@ class Session {
            (d.count() % 1000 ? "." + std::to_string(d.count() % 1000 / 100) : "") + " s";
   }
 
-  AuditRecord base_record(std::string_view event) const {
-    AuditRecord r;
-    r.event = event;
-    r.conn = t_->id;
-    r.client = client_text_;
-    if (identity_) r.user = *identity_;
-    r.method = method_;
-    r.host = authority_.host;
-    r.port = authority_.port;
-    if (sni_) r.sni = *sni_;
-    if (!upstream_text_.empty()) r.upstream = upstream_text_;
-    r.policy_version = t_->policy->version();
-    return r;
-  }
-
   void audit_decision(std::string_view stage, policy::Verdict verdict, Reason reason,
                       const policy::Rule* rule, std::string_view detail) {
-    AuditRecord r = base_record("decision");
+    AuditRecord r = summary_record(*t_, "decision");
     r.stage = stage;
     r.decision = verdict;
     r.reason = reason;
@@ -654,34 +713,18 @@ class Session {
     t_->worker.audit.write(format_audit_line(r, std::chrono::system_clock::now()));
   }
 
-  void audit_close() {
-    AuditRecord r = base_record("close");
-    r.reason = outcome_.reason;
-    r.status = outcome_.status;
-    r.rule = decision_.rule;
-    r.detail = outcome_.detail;
-    r.bytes_up = t_->relay.bytes_up;
-    r.bytes_down = t_->relay.bytes_down;
-    r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_->started);
-    t_->worker.audit.write(format_audit_line(r, std::chrono::system_clock::now()));
-  }
-
   std::shared_ptr<Tunnel> t_;
   const policy::Limits& limits_;
-  std::string client_text_;
   std::optional<asio::ip::address> client_address_;
-  std::optional<std::string> identity_;  // Basic user or client certificate CN
   RequestHead head_;
-  std::string method_;
   Authority authority_;
   policy::Decision decision_;
   std::vector<asio::ip::address> addresses_;
-  std::string upstream_text_;
-  std::optional<std::string> sni_;
   std::vector<std::uint8_t> early_;  // bytes that arrived behind the request head
   std::vector<std::uint8_t> hello_;  // the raw ClientHello, forwarded unchanged
   Outcome outcome_;
   bool refused_ = false;
+  bool handed_off_ = false;
   std::string reply_;  // what answer_refusal() sends
 };
 
@@ -689,7 +732,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Tunnel> tunnel) {
   Session session(tunnel);
   auto run = session.run();
   co_await std::move(run);
-  tunnel->worker.live.erase(tunnel.get());
+  if (!session.handed_off()) tunnel->worker.live.erase(tunnel.get());
 }
 
 }  // namespace

@@ -1,0 +1,198 @@
+#include "proxy/plain_relay.hpp"
+
+#include <fcntl.h>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <optional>
+
+namespace fqdngate {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// One pipe's default capacity: a splice never moves more than the pipe can hold.
+constexpr std::size_t kSpliceChunk = 64 * 1024;
+
+boost::system::error_code errno_code() {
+  return boost::system::error_code(errno, boost::system::system_category());
+}
+
+class Job : public std::enable_shared_from_this<Job> {
+ public:
+  Job(tcp::socket& client, tcp::socket& upstream, RelayState& state, RelayResources& resources,
+      std::shared_ptr<void> keep_alive, std::function<void()> on_done)
+      : up_{&client, &upstream, &state.bytes_up, true, std::nullopt, 0, std::nullopt, false},
+        down_{&upstream, &client, &state.bytes_down, false, std::nullopt, 0, std::nullopt, false},
+        state_(state),
+        resources_(resources),
+        keep_alive_(std::move(keep_alive)),
+        on_done_(std::move(on_done)) {}
+
+  void start() {
+    wait_readable(up_);
+    wait_readable(down_);
+  }
+
+ private:
+  struct Direction {
+    tcp::socket* from;
+    tcp::socket* to;
+    std::uint64_t* counter;
+    bool from_is_client;
+    std::optional<PipePool::Lease> pipe;  // held only while bytes are in it
+    std::size_t in_pipe = 0;
+    std::optional<BufferPool::Lease> buffer;  // held only while a write is in flight
+    bool done = false;
+  };
+
+  // Waits holding nothing: this is where an idle tunnel spends its life.
+  void wait_readable(Direction& d) {
+    d.from->async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this(), &d](const boost::system::error_code& ec) {
+                         self->on_readable(d, ec);
+                       });
+  }
+
+  void on_readable(Direction& d, const boost::system::error_code& ec) {
+    if (ec) return fail(d, ec, d.from_is_client);
+    state_.last_activity = std::chrono::steady_clock::now();
+    if (resources_.mode == RelayMode::splice) {
+      if (auto lease = resources_.pipes.take()) d.pipe.emplace(std::move(*lease));
+    }
+    if (d.pipe) {
+      splice_in(d);
+    } else {
+      copy(d);
+    }
+  }
+
+  void splice_in(Direction& d) {
+    ssize_t n = 0;
+    do {
+      n = ::splice(d.from->native_handle(), nullptr, d.pipe->pipe().write_end, nullptr,
+                   kSpliceChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+      d.pipe.reset();
+      return end_of_input(d);
+    }
+    if (n < 0) {
+      const auto ec = errno_code();
+      d.pipe.reset();
+      if (ec == asio::error::would_block) return wait_readable(d);  // woken without data
+      return fail(d, ec, d.from_is_client);
+    }
+    d.pipe->set_dirty(true);
+    d.in_pipe = static_cast<std::size_t>(n);
+    drain(d);
+  }
+
+  void drain(Direction& d) {
+    while (d.in_pipe > 0) {
+      const ssize_t n = ::splice(d.pipe->pipe().read_end, nullptr, d.to->native_handle(), nullptr,
+                                 d.in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) {
+        d.in_pipe -= static_cast<std::size_t>(n);
+        *d.counter += static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {  // the receiver's socket buffer is full
+        d.to->async_wait(tcp::socket::wait_write,
+                         [self = shared_from_this(), &d](const boost::system::error_code& ec) {
+                           if (ec) return self->fail(d, ec, !d.from_is_client);
+                           self->drain(d);
+                         });
+        return;
+      }
+      return fail(d, n == 0 ? asio::error::broken_pipe : errno_code(), !d.from_is_client);
+    }
+    d.pipe->set_dirty(false);
+    d.pipe.reset();
+    wait_readable(d);
+  }
+
+  // The fallback: through a pooled buffer.
+  void copy(Direction& d) {
+    d.buffer.emplace(resources_.buffers.take());
+    boost::system::error_code ec;
+    const std::size_t n =
+        d.from->read_some(asio::buffer(d.buffer->data(), BufferPool::kBufferSize), ec);
+    if (ec) {
+      d.buffer.reset();
+      if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable(d);
+      if (ec == asio::error::eof) return end_of_input(d);
+      return fail(d, ec, d.from_is_client);
+    }
+    asio::async_write(
+        *d.to, asio::buffer(d.buffer->data(), n),
+        [self = shared_from_this(), &d](const boost::system::error_code& wec, std::size_t written) {
+          *d.counter += written;
+          d.buffer.reset();
+          if (wec) return self->fail(d, wec, !d.from_is_client);
+          self->wait_readable(d);
+        });
+  }
+
+  void end_of_input(Direction& d) {
+    boost::system::error_code ignored;
+    d.to->shutdown(tcp::socket::shutdown_send, ignored);
+    finish(d);
+  }
+
+  // A reset is how many clients (curl, browsers) end a finished connection, so it ends the
+  // tunnel as "closed" with a note; other errors say which side failed.
+  void fail(Direction& d, const boost::system::error_code& ec, bool client_side) {
+    d.pipe.reset();  // a dirty pipe is closed, never reused
+    d.buffer.reset();
+    const bool recorded = state_.end != Reason::closed || !state_.note.empty();
+    // operation_aborted: the deadline, shutdown or the other direction ended us and said why.
+    if (ec != asio::error::operation_aborted && !recorded) {
+      if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+          ec == asio::error::connection_aborted) {
+        state_.note = client_side ? "client reset the connection" : "upstream reset the connection";
+      } else {
+        state_.end = client_side ? Reason::client_reset : Reason::upstream_reset;
+        state_.note = (client_side ? "client: " : "upstream: ") + ec.message();
+      }
+    }
+    boost::system::error_code ignored;
+    up_.from->cancel(ignored);
+    down_.from->cancel(ignored);
+    finish(d);
+  }
+
+  void finish(Direction& d) {
+    d.done = true;
+    if (!up_.done || !down_.done) return;
+    auto done = std::move(on_done_);
+    auto keep = std::move(keep_alive_);
+    done();
+  }
+
+  Direction up_;
+  Direction down_;
+  RelayState& state_;
+  RelayResources& resources_;
+  std::shared_ptr<void> keep_alive_;
+  std::function<void()> on_done_;
+};
+
+}  // namespace
+
+void start_plain_relay(tcp::socket& client, tcp::socket& upstream, RelayState& state,
+                       RelayResources& resources, std::shared_ptr<void> keep_alive,
+                       std::function<void()> on_done) {
+  boost::system::error_code ignored;
+  client.non_blocking(true, ignored);
+  upstream.non_blocking(true, ignored);
+  auto job = std::make_shared<Job>(client, upstream, state, resources, std::move(keep_alive),
+                                   std::move(on_done));
+  job->start();
+}
+
+}  // namespace fqdngate

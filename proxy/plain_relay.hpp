@@ -1,0 +1,24 @@
+// The relay of a plain (non-TLS client) tunnel, driven by completion handlers instead of
+// coroutines: an idle tunnel costs its two sockets and two pending readiness waits, nothing else.
+// Contract: start_plain_relay() returns at once; `on_done` runs exactly once on the sockets'
+// executor when both directions have ended (EOF passed on as shutdown(send), an error or a
+// cancel() of either socket ends both). `keep_alive` owns whatever the references point into
+// and is held until then. Both sockets are switched to non-blocking mode. Data moves with
+// splice(2) through a pipe borrowed from `resources` only while bytes are in flight, or through
+// a borrowed buffer (RelayMode::buffered, or no pipe available); nothing is allocated per chunk.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <memory>
+
+#include "proxy/relay.hpp"
+#include "proxy/relay_resources.hpp"
+
+namespace fqdngate {
+
+void start_plain_relay(boost::asio::ip::tcp::socket& client, boost::asio::ip::tcp::socket& upstream,
+                       RelayState& state, RelayResources& resources,
+                       std::shared_ptr<void> keep_alive, std::function<void()> on_done);
+
+}  // namespace fqdngate
