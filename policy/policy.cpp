@@ -59,6 +59,21 @@ std::string Rule::describe() const {
   return out;
 }
 
+bool may_reach(const Rule& r, const boost::asio::ip::address& a, AddressClass cls) {
+  if (cls == AddressClass::global) return true;
+  if (!r.allow_private) return false;
+  if (cls != AddressClass::metadata) return true;
+  char buf[kCanonicalIpBufferSize];
+  const std::size_t n = canonical_ip(r.pattern, buf);
+  return n != 0 && std::string_view(buf, n) == a.to_string();
+}
+
+std::string_view unreachable_reason(const Rule& r) {
+  return r.allow_private
+             ? "cloud metadata addresses are reachable only by a rule naming the address"
+             : "the rule does not say private: true";
+}
+
 Policy::Policy(std::vector<Rule> rules, Settings settings, std::string source, std::string version)
     : rules_(std::move(rules)),
       settings_(std::move(settings)),

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/address_class.hpp"
 #include "policy/cidr.hpp"
 #include "policy/credentials.hpp"
 #include "policy/name_matcher.hpp"
@@ -129,6 +130,14 @@ struct DecisionInput {
   std::optional<boost::asio::ip::address> client;  // for rules scoped with clients:
   std::optional<std::string_view> user;            // identity, for rules scoped with users:
 };
+
+// Whether a tunnel decided by `r` may connect to `a` (of class `cls`). Public addresses always;
+// cloud metadata endpoints only when the rule names that very address (private: true is not
+// enough: a name's DNS must never be able to point a tunnel at instance credentials); every
+// other non-public class only with private: true.
+bool may_reach(const Rule& r, const boost::asio::ip::address& a, AddressClass cls);
+// Why may_reach() refused, for replies and audit lines.
+std::string_view unreachable_reason(const Rule& r);
 
 class Policy {
  public:

@@ -120,11 +120,11 @@ int explain(const CommandLine& cl, const policy::Policy& p) {
       bool any = false;
       for (const auto& a : it->second) {
         const auto cls = policy::classify(a);
-        const bool ok = cls == policy::AddressClass::global || d.rule->allow_private;
+        const bool ok = policy::may_reach(*d.rule, a, cls);
         any = any || ok;
-        notes.push_back("dns.hosts: " + a.to_string() + " (" +
-                        std::string(policy::class_name(cls)) + ")" +
-                        (ok ? "" : ": refused, the rule does not say private: true"));
+        notes.push_back(
+            "dns.hosts: " + a.to_string() + " (" + std::string(policy::class_name(cls)) + ")" +
+            (ok ? "" : ": refused, " + std::string(policy::unreachable_reason(*d.rule))));
       }
       if (!any) {
         verdict = policy::Verdict::deny;

@@ -463,7 +463,7 @@ class Session {
     std::string refused;
     for (const auto& a : found) {
       const auto cls = policy::classify(a);
-      if (cls == policy::AddressClass::global || decision_.rule->allow_private) {
+      if (policy::may_reach(*decision_.rule, a, cls)) {
         addresses_.push_back(a);
       } else {
         if (!refused.empty()) refused += ", ";
@@ -472,8 +472,8 @@ class Session {
     }
     if (addresses_.empty()) {
       const std::string detail = authority_.host +
-                                 " resolves only to non-public addresses: " + refused +
-                                 "; the rule does not say private: true";
+                                 " resolves only to non-public addresses: " + refused + "; " +
+                                 std::string(policy::unreachable_reason(*decision_.rule));
       audit_decision("resolve", policy::Verdict::deny, Reason::private_address, decision_.rule,
                      detail);
       co_return refuse(Reason::private_address, "CONNECT " + target_text() + " denied", detail);

@@ -71,6 +71,7 @@ class Rebinding(TrafficCase):
         "mixed.rebind.example": ["10.9.9.9", "127.0.0.1"],
     }
     VIA_DNS = "resolved.test.example"  # answered by the test DNS server, not dns.hosts
+    RULE_EXTRA = ""  # more keys for the rebinding rules
 
     @classmethod
     def start_servers(cls):
@@ -81,7 +82,8 @@ class Rebinding(TrafficCase):
     def policy(cls):
         port = cls.origin.port
         rules = "".join(
-            f"  - host: {name}\n    ports: [{port}]\n" for name in (*cls.PINNED, cls.VIA_DNS)
+            f"  - host: {name}\n    ports: [{port}]\n{cls.RULE_EXTRA}"
+            for name in (*cls.PINNED, cls.VIA_DNS)
         )
         hosts = "".join(
             f"    {name}: {json.dumps(addr)}\n" for name, addr in cls.PINNED.items()
@@ -137,6 +139,25 @@ dns:
         self.assertPrivateRefusal(self.VIA_DNS, ["169.254.169.254"])
         self.assertIn((self.VIA_DNS, 1), self.dns.queries())
         self.assertNormalClientServed()
+
+
+class MetadataEvenWithPrivate(Rebinding):
+    """private: true lets a name reach internal addresses, but never a cloud metadata endpoint:
+    whoever controls that name's DNS must not be able to aim a tunnel at instance credentials."""
+
+    PINNED = {
+        "metadata.rebind.example": "169.254.169.254",
+        "metadata-v6.rebind.example": "fd00:ec2::254",
+        "alibaba-metadata.rebind.example": "100.100.100.200",
+    }
+
+    RULE_EXTRA = "    private: true\n"
+
+    def test_the_refusal_says_private_is_not_enough(self):
+        since = self.proxy.audit_mark()
+        self.assertPrivateRefusal("metadata.rebind.example", ["169.254.169.254"])
+        resolve = self.proxy.wait_for(since=since, event="decision", stage="resolve")
+        self.assertIn("metadata addresses are reachable only by a rule naming", resolve["detail"])
 
 
 class GarbageHeads(TrafficCase):

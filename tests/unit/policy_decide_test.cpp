@@ -249,3 +249,31 @@ TEST_CASE("a scoped rule does not shadow a broader rule that applies", "[policy]
   CHECK(d.verdict == Verdict::allow);
   CHECK(d.rule->where.line == 2);
 }
+
+TEST_CASE("metadata endpoints are reachable only by a rule naming them", "[policy][address]") {
+  namespace ip = boost::asio::ip;
+  using fqdngate::policy::AddressClass;
+  using fqdngate::policy::classify;
+  using fqdngate::policy::may_reach;
+  const auto reach = [](const Rule& r, const char* address) {
+    const auto a = ip::make_address(address);
+    return may_reach(r, a, classify(a));
+  };
+  const Rule plain = allow("registry.internal.example");
+  const Rule priv = allow("registry.internal.example", {443}, true);
+  const Rule named = allow("169.254.169.254", {80}, true);
+  const Rule named_v6 = allow("fd00:ec2::254", {80}, true);
+  CHECK(reach(plain, "93.184.216.34"));
+  CHECK_FALSE(reach(plain, "10.1.2.3"));
+  CHECK(reach(priv, "10.1.2.3"));
+  CHECK(reach(priv, "127.0.0.1"));
+  // A name whose DNS points at instance metadata never gets there, private: true or not.
+  CHECK_FALSE(reach(priv, "169.254.169.254"));
+  CHECK_FALSE(reach(priv, "::ffff:169.254.169.254"));
+  CHECK_FALSE(reach(priv, "fd00:ec2::254"));
+  CHECK_FALSE(reach(priv, "100.100.100.200"));
+  CHECK(reach(named, "169.254.169.254"));
+  CHECK_FALSE(reach(named, "100.100.100.200"));
+  CHECK(reach(named_v6, "fd00:ec2::254"));
+  CHECK(fqdngate::policy::unreachable_reason(plain) == "the rule does not say private: true");
+}
