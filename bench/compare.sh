@@ -4,8 +4,11 @@
 # to the origin (the machine's limit), in one run. Prints a table of absolute figures and one
 # of ratios. Debian 12; needs root for apt-get (the packages are installed when missing).
 #
-#   bench/compare.sh [--seconds S] [--idle-tunnels N] [--only "fqdngate squid ..."]
+#   bench/compare.sh [--seconds S] [--idle-tunnels N] [--rounds R] [--only "fqdngate squid ..."]
 #                    [--build-dir DIR] [--out FILE] [--keep] [--no-install]
+#
+# --rounds R runs everything R times, each proxy freshly started each round, and shows for
+# every cell the round with the median figure (a busy machine moves single runs a lot).
 #
 # Only loopback traffic: every proxy listens on 127.0.0.1 and reaches the local origin, whose
 # name (origin.bench.test, a reserved TLD) is pinned to 127.0.0.1 in each proxy's own
@@ -15,6 +18,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECONDS_PER_STEP=4
 IDLE_TUNNELS=5000
+ROUNDS=1
+ROUND=1
 ONLY="fqdngate squid tinyproxy haproxy direct"
 BUILD_DIR="$REPO/build-bench"
 OUT=""
@@ -31,6 +36,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_STEP=$2; shift 2 ;;
     --idle-tunnels) IDLE_TUNNELS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
@@ -290,6 +296,7 @@ loadgen() {
   local out
   out=$("$LOADGEN" "${args[@]}" 2>>"$WORK/loadgen.err") || true
   printf '%s\n' "$out" | sed -n '1p' >"$RESULTS/$name.$step.json"
+  cp "$RESULTS/$name.$step.json" "$RESULTS/$name.$step.r$ROUND.json"
   log "$name $step: $(printf '%s\n' "$out" | sed -n '2p')"
 }
 
@@ -313,7 +320,8 @@ run_scenarios() {
     lines=$(($(wc -l <"$PDIR/audit.log") - audit_before))
     tunnels=$(($(field "$name" setup1 tunnels_ok 0) + $(field "$name" setup64 tunnels_ok 0) +
       $(field "$name" setup1 errors 0) + $(field "$name" setup64 errors 0)))
-    printf '{"audit_lines":%d,"tunnels":%d}\n' "$lines" "$tunnels" >"$RESULTS/$name.audit.json"
+    printf '{"audit_lines":%d,"tunnels":%d}\n' "$lines" "$tunnels" \
+      >"$RESULTS/$name.audit.r$ROUND.json"
     log "$name audit: $lines lines for $tunnels tunnels (3 expected per tunnel)"
   fi
   loadgen "$name" up1 sink --mode bulk-up --tunnels 1 --seconds "$s" "${pid[@]}"
@@ -329,11 +337,11 @@ run_one() {
   mkdir -p "$PDIR"
   PROXY_PORT=$(free_port)
   unset TARGET_ECHO TARGET_SINK TARGET_SOURCE
-  log "--- $name"
+  log "--- $name (round $ROUND of $ROUNDS)"
   # How busy the machine was around this proxy's steps (other work lowers every figure).
-  cut -d' ' -f1 /proc/loadavg >"$RESULTS/$name.load-before"
+  [ "$ROUND" = 1 ] && cut -d' ' -f1 /proc/loadavg >"$RESULTS/$name.load-before"
   if ! "start_$name"; then
-    echo failed >"$RESULTS/$name.failed"
+    echo failed >"$RESULTS/$name.failed.r$ROUND"
     log "$name: FAILED to start"
     return 0
   fi
@@ -349,6 +357,38 @@ run_one() {
       fi
     done
   fi
+}
+
+# After all rounds: NAME.STEP.json becomes the round with the median figure, NAME.failed marks
+# a proxy that failed to start in every round, NAME.audit.json sums the audit counts.
+pick_medians() {
+  local name step key f v list chosen count
+  for name in $ONLY; do
+    for step in $STEPS; do
+      case "$step" in
+        setup*) key=rate_per_s ;;
+        up*|down*) key=mb_per_s ;;
+        idle) key=kib_per_tunnel ;;
+      esac
+      list=""
+      for f in "$RESULTS/$name.$step".r*.json; do
+        [ -s "$f" ] || continue
+        v=$(sed -n "s/.*\"$key\":\([-0-9.e+]*\).*/\1/p" "$f")
+        [ "$(sed -n 's/.*"tunnels_ok":\([0-9]*\).*/\1/p' "$f")" = 0 ] && v=0
+        list="$list${v:-0} $f"$'\n'
+      done
+      [ -n "$list" ] || continue
+      count=$(printf '%s' "$list" | grep -c .)
+      chosen=$(printf '%s' "$list" | sort -g | sed -n "$(((count + 1) / 2))p" | cut -d' ' -f2-)
+      cp "$chosen" "$RESULTS/$name.$step.json"
+    done
+    count=$(find "$RESULTS" -name "$name.failed.r*" | wc -l)
+    if [ "$count" -ge "$ROUNDS" ]; then echo failed >"$RESULTS/$name.failed"; fi
+    if ls "$RESULTS/$name".audit.r*.json >/dev/null 2>&1; then
+      cat "$RESULTS/$name".audit.r*.json | awk -F'[:,}]' '{ l += $2; t += $4 }
+        END { printf "{\"audit_lines\":%d,\"tunnels\":%d}\n", l, t }' >"$RESULTS/$name.audit.json"
+    fi
+  done
 }
 
 # --- report -----------------------------------------------------------------------------------
@@ -503,14 +543,18 @@ build
 start_origin
 for name in $ONLY; do
   case "$name" in
-    fqdngate|squid|tinyproxy|haproxy|direct) run_one "$name" ;;
+    fqdngate|squid|tinyproxy|haproxy|direct) ;;
     *) log "unknown proxy $name (fqdngate squid tinyproxy haproxy direct)"; exit 2 ;;
   esac
 done
+for ROUND in $(seq 1 "$ROUNDS"); do
+  for name in $ONLY; do run_one "$name"; done
+done
+pick_medians
 
 {
   echo "Macro benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, loopback, ${SECONDS_PER_STEP} s" \
-    "per step"
+    "per step, $ROUNDS round(s) (each cell: the round with the median figure)"
   echo "versions: fqdngate $("$FQDNGATE" --version 2>/dev/null | awk '{print $2}')" \
     "($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))," \
     "squid $(dpkg-query -W -f='${Version}' squid 2>/dev/null || echo -)," \
