@@ -98,6 +98,11 @@ unit_targets() {
   return 0
 }
 
+# Debian's python3 has the packages the integration tests import (python3-httpx, ...); another
+# python3 earlier on PATH may not.
+python=${FQDNGATE_PYTHON:-/usr/bin/python3}
+[[ -x $python ]] || python=python3
+
 # 2. Build once, unmodified.
 generator=()
 command -v ninja > /dev/null && generator=(-G Ninja)
@@ -119,7 +124,7 @@ run_entry() {
         FQDNGATE_BIN="$build/fqdngate" \
           FQDNGATE_CERTS_SCRIPT="$src/certs/make-test-pki.sh" \
           FQDNGATE_TEST_TMP="$build/tests/integration-tmp" \
-          timeout "$per_file_timeout" python3 -m unittest -v "$module") > "$log" 2>&1 || rc=$?
+          timeout "$per_file_timeout" "$python" -m unittest -v "$module") > "$log" 2>&1 || rc=$?
       if [[ $rc -ne 0 ]]; then
         # "FAIL: test_x (module.Class.test_x) (sub=...)" -> Class.test_x
         sed -n 's/^\(FAIL\|ERROR\): [^ ]* (\([^)]*\)).*/\2/p' "$log" |
