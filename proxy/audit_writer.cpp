@@ -32,6 +32,7 @@ AuditWriter::~AuditWriter() {
 }
 
 void AuditWriter::write(std::string line) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= max_queued_) {
@@ -39,8 +40,10 @@ void AuditWriter::write(std::string line) {
       return;
     }
     queue_.push_back(std::move(line));
+    wake = asleep_;
+    asleep_ = false;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void AuditWriter::stop() {
@@ -80,7 +83,13 @@ void AuditWriter::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      // Busy: collect for up to kLinger without being signalled. Idle: sleep until woken.
+      if (!wake_.wait_for(lock, kLinger, ready)) {
+        asleep_ = true;
+        wake_.wait(lock, ready);
+        asleep_ = false;
+      }
       batch.swap(queue_);
       dropped = dropped_;
       dropped_ = 0;

@@ -1,9 +1,12 @@
 // The audit sink: I/O threads hand over finished lines; one writer thread does the file I/O.
 // Contract: write() never blocks on I/O and never throws; if the queue is over its bound the line
 // is dropped and counted, and the writer reports the count in an "audit_dropped" line, so loss is
-// never silent. stop() flushes everything queued and joins the thread.
+// never silent. stop() flushes everything queued and joins the thread. A line reaches the file
+// within kLinger of being written (the writer polls while busy, so a busy I/O thread does not
+// pay a futex wake-up per line; only a writer asleep on an idle queue is woken).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -22,6 +25,8 @@ class AuditWriter {
   AuditWriter(const AuditWriter&) = delete;
   AuditWriter& operator=(const AuditWriter&) = delete;
 
+  static constexpr std::chrono::milliseconds kLinger{10};
+
   void write(std::string line);
   void stop();
 
@@ -37,6 +42,7 @@ class AuditWriter {
   std::vector<std::string> queue_;
   std::uint64_t dropped_ = 0;
   bool stopping_ = false;
+  bool asleep_ = false;  // the writer waits without a timeout: the next write must wake it
   std::thread thread_;
 };
 
