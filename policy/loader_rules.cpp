@@ -36,25 +36,6 @@ std::vector<std::string> read_users(const yaml::Reader& r, const yaml::Field& f)
   return out;
 }
 
-std::vector<Cidr> read_client_networks(const yaml::Reader& r, const yaml::Field& f) {
-  const auto list = r.items(f.at, f.path, "a list of client networks (\"10.0.0.0/8\", \"::1\")");
-  if (list.empty()) r.expected(f.at, f.path, "at least one client network");
-  std::vector<Cidr> out;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string path = yaml::index_path(f.path, i);
-    const std::string text = r.text(list[i], path, "a network such as \"10.0.0.0/8\"");
-    std::string why;
-    const auto range = parse_cidr(text, &why);
-    if (!range) {
-      r.fail(
-          list[i], path,
-          "expected a network such as \"10.0.0.0/8\" or an address, got \"" + text + "\": " + why);
-    }
-    out.push_back(*range);
-  }
-  return out;
-}
-
 Rule read_rule(const yaml::Reader& r, const YAML::Node& n, const std::string& path,
                RuleAction action) {
   Rule rule;
@@ -97,7 +78,7 @@ Rule read_rule(const yaml::Reader& r, const YAML::Node& n, const std::string& pa
     } else if (f.key == "users") {
       rule.users = read_users(r, f);
     } else if (f.key == "clients") {
-      rule.clients = read_client_networks(r, f);
+      rule.clients = read_client_networks(r, f, false);
     } else if (f.key == "tls") {
       const std::string mode = r.scalar_or_empty(f.at);
       if (mode == "required") {

@@ -29,6 +29,9 @@ void read_prefect(const yaml::Reader& r, const yaml::Field* f,
                   const std::vector<RuleDraft>& explicit_rules, std::vector<RuleDraft>& out);
 
 void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
+// A list of networks ("10.0.0.0/8", "::1"), each checked; for clients.allow and rule scopes.
+std::vector<Cidr> read_client_networks(const yaml::Reader& r, const yaml::Field& f,
+                                       bool allow_empty);
 // clients: {allow: [CIDR, ...]}.
 void read_clients(const yaml::Reader& r, const yaml::Field& f, Settings& settings);
 // Refuses a listener on a non-loopback address when clients.allow was not written: that would be

@@ -82,24 +82,31 @@ void read_listen(const yaml::Reader& r, const yaml::Field& f, Settings& settings
   }
 }
 
+std::vector<Cidr> read_client_networks(const yaml::Reader& r, const yaml::Field& f,
+                                       bool allow_empty) {
+  const auto list = r.items(f.at, f.path, "a list of client networks (\"10.0.0.0/8\", \"::1\")");
+  if (list.empty() && !allow_empty) r.expected(f.at, f.path, "at least one client network");
+  std::vector<Cidr> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = yaml::index_path(f.path, i);
+    const std::string text = r.text(list[i], path, "a network such as \"10.0.0.0/8\"");
+    std::string why;
+    const auto range = parse_cidr(text, &why);
+    if (!range) {
+      r.fail(
+          list[i], path,
+          "expected a network such as \"10.0.0.0/8\" or an address, got \"" + text + "\": " + why);
+    }
+    out.push_back(*range);
+  }
+  return out;
+}
+
 void read_clients(const yaml::Reader& r, const yaml::Field& f, Settings& settings) {
   if (f.value.IsNull()) return;
   for (const auto& k : r.fields(f.at, f.path, {"allow"})) {
-    const auto list = r.items(k.at, k.path, "a list of client networks (\"10.0.0.0/8\", \"::1\")");
-    settings.clients_allow.clear();
+    settings.clients_allow = read_client_networks(r, k, true);
     settings.clients_allow_explicit = true;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::string path = yaml::index_path(k.path, i);
-      const std::string text = r.text(list[i], path, "a network such as \"10.0.0.0/8\"");
-      std::string why;
-      const auto range = parse_cidr(text, &why);
-      if (!range) {
-        r.fail(list[i], path,
-               "expected a network such as \"10.0.0.0/8\" or an address, got \"" + text +
-                   "\": " + why);
-      }
-      settings.clients_allow.push_back(*range);
-    }
   }
 }
 

@@ -144,22 +144,10 @@ class Job : public std::enable_shared_from_this<Job> {
     finish(d);
   }
 
-  // A reset is how many clients (curl, browsers) end a finished connection, so it ends the
-  // tunnel as "closed" with a note; other errors say which side failed.
   void fail(Direction& d, const boost::system::error_code& ec, bool client_side) {
     d.pipe.reset();  // a dirty pipe is closed, never reused
     d.buffer.reset();
-    const bool recorded = state_.end != Reason::closed || !state_.note.empty();
-    // operation_aborted: the deadline, shutdown or the other direction ended us and said why.
-    if (ec != asio::error::operation_aborted && !recorded) {
-      if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-          ec == asio::error::connection_aborted) {
-        state_.note = client_side ? "client reset the connection" : "upstream reset the connection";
-      } else {
-        state_.end = client_side ? Reason::client_reset : Reason::upstream_reset;
-        state_.note = (client_side ? "client: " : "upstream: ") + ec.message();
-      }
-    }
+    record_failure(state_, ec, client_side);
     boost::system::error_code ignored;
     up_.from->cancel(ignored);
     down_.from->cancel(ignored);

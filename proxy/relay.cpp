@@ -20,23 +20,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-// A reset is how many clients (curl, browsers) end a finished connection, so it ends the tunnel
-// as "closed" with a note; other errors say which side failed. (The plain relay keeps its own
-// copy of this rule in plain_relay.cpp.)
-void record_failure(RelayState& state, const boost::system::error_code& ec, bool client_side) {
-  // operation_aborted means the deadline or the other direction ended us: it set the reason.
-  if (ec == asio::error::operation_aborted || state.end != Reason::closed || !state.note.empty()) {
-    return;
-  }
-  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-      ec == asio::error::connection_aborted) {
-    state.note = client_side ? "client reset the connection" : "upstream reset the connection";
-  } else {
-    state.end = client_side ? Reason::client_reset : Reason::upstream_reset;
-    state.note = (client_side ? "client: " : "upstream: ") + ec.message();
-  }
-}
-
 void end_both(ClientStream& client, tcp::socket& upstream) {
   boost::system::error_code ignored;
   client.cancel();
@@ -126,6 +109,20 @@ asio::awaitable<void> run_both(const asio::any_io_executor& executor, Up up_work
 }
 
 }  // namespace
+
+void record_failure(RelayState& state, const boost::system::error_code& ec, bool client_side) {
+  // operation_aborted means the deadline or the other direction ended us: it set the reason.
+  if (ec == asio::error::operation_aborted || state.end != Reason::closed || !state.note.empty()) {
+    return;
+  }
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+      ec == asio::error::connection_aborted) {
+    state.note = client_side ? "client reset the connection" : "upstream reset the connection";
+  } else {
+    state.end = client_side ? Reason::client_reset : Reason::upstream_reset;
+    state.note = (client_side ? "client: " : "upstream: ") + ec.message();
+  }
+}
 
 asio::awaitable<void> relay(tcp::socket& client, tcp::socket& upstream, RelayState& state,
                             RelayResources& resources) {

@@ -28,6 +28,11 @@ struct RelayState {
   std::string note;             // how it ended, when not by FIN both ways
 };
 
+// Records how a direction failed, once: a reset is how many clients (curl, browsers) end a
+// finished connection, so it ends the tunnel as "closed" with a note; other errors say which
+// side failed. operation_aborted (the deadline, shutdown or the other direction) records nothing.
+void record_failure(RelayState& state, const boost::system::error_code& ec, bool client_side);
+
 boost::asio::awaitable<void> relay(boost::asio::ip::tcp::socket& client,
                                    boost::asio::ip::tcp::socket& upstream, RelayState& state,
                                    RelayResources& resources);

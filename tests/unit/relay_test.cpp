@@ -1,6 +1,7 @@
 // The relay on real loopback sockets: bytes arrive intact, and EOF on one side is passed on as a
 // half-close while the other direction keeps flowing.
 #include "proxy/relay.hpp"
+#include "loopback_pair.hpp"
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -22,6 +23,9 @@
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace fqdngate;
+using fqdngate::test::connected_pair;
+using fqdngate::test::random_bytes;
+using fqdngate::test::read_to_eof;
 
 // Counts operator new calls on threads that opt in (the relay's thread), so the test below can
 // check that a busy tunnel allocates nothing per chunk.
@@ -41,48 +45,6 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
-
-namespace {
-
-// A connected pair of loopback TCP sockets: `near` for the test, `far` for the relay.
-struct Pair {
-  tcp::socket near;
-  tcp::socket far;
-};
-
-Pair connected_pair(asio::io_context& test_io, asio::io_context& relay_io) {
-  tcp::acceptor acceptor(test_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  tcp::socket near(test_io);
-  near.connect(acceptor.local_endpoint());
-  tcp::socket far(relay_io);
-  acceptor.accept(far);
-  // Blocking test reads must fail rather than hang if the relay misbehaves.
-  timeval tv{10, 0};
-  setsockopt(near.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return {std::move(near), std::move(far)};
-}
-
-std::vector<char> random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::vector<char> out(n);
-  for (auto& c : out)
-    c = static_cast<char>(gen());
-  return out;
-}
-
-std::vector<char> read_to_eof(tcp::socket& s) {
-  std::vector<char> out;
-  std::array<char, 65536> buf;
-  for (;;) {
-    boost::system::error_code ec;
-    const auto n = s.read_some(asio::buffer(buf), ec);
-    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    if (ec == asio::error::eof) return out;
-    if (ec) throw boost::system::system_error(ec);
-  }
-}
-
-}  // namespace
 
 TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   // Both paths: splice through pooled pipes, and the buffered fallback.

@@ -18,31 +18,18 @@
 #include <random>
 #include <thread>
 
+#include "loopback_pair.hpp"
 #include "proxy/client_stream.hpp"
 #include "proxy/relay.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace fqdngate;
+using fqdngate::test::connected_pair;
+using fqdngate::test::random_bytes;
+using fqdngate::test::read_to_eof;
 
 namespace {
-
-struct Pair {
-  tcp::socket near;
-  tcp::socket far;
-};
-
-Pair connected_pair(asio::io_context& test_io, asio::io_context& relay_io) {
-  tcp::acceptor acceptor(test_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  tcp::socket near(test_io);
-  near.connect(acceptor.local_endpoint());
-  tcp::socket far(relay_io);
-  acceptor.accept(far);
-  timeval tv{10, 0};  // blocking test reads fail rather than hang
-  setsockopt(near.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(near.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return {std::move(near), std::move(far)};
-}
 
 // A throw-away self-signed server certificate, made in memory.
 std::shared_ptr<SSL_CTX> server_context() {
@@ -66,26 +53,6 @@ std::shared_ptr<SSL_CTX> server_context() {
   X509_free(cert);
   EVP_PKEY_free(key);
   return ctx;
-}
-
-std::vector<char> random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::vector<char> out(n);
-  for (auto& c : out)
-    c = static_cast<char>(gen());
-  return out;
-}
-
-std::vector<char> read_to_eof(tcp::socket& s) {
-  std::vector<char> out;
-  std::array<char, 65536> buf;
-  for (;;) {
-    boost::system::error_code ec;
-    const auto n = s.read_some(asio::buffer(buf), ec);
-    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    if (ec == asio::error::eof) return out;
-    if (ec) throw boost::system::system_error(ec);
-  }
 }
 
 // Blocking TLS client on the test's end of the socket.
