@@ -28,21 +28,22 @@ using fqdngate::test::random_bytes;
 using fqdngate::test::read_to_eof;
 
 // Counts operator new calls on threads that opt in (the relay's thread), so the test below can
-// check that a busy tunnel allocates nothing per chunk.
+// check that a busy tunnel allocates nothing per chunk. Not inlined: GCC would otherwise see
+// malloc and free meet operator new and delete at call sites and warn of a mismatch.
 namespace {
 std::atomic<long> g_counted_allocations{0};
 thread_local bool t_count_allocations = false;
 }  // namespace
 
-void* operator new(std::size_t n) {
+[[gnu::noinline]] void* operator new(std::size_t n) {
   if (t_count_allocations) g_counted_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept {
+[[gnu::noinline]] void operator delete(void* p) noexcept {
   std::free(p);
 }
-void operator delete(void* p, std::size_t) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
 
