@@ -16,16 +16,19 @@ class Writer {
     u8(v);
   }
   void bytes(std::initializer_list<unsigned> list) {
-    for (unsigned b : list) u8(b);
+    for (unsigned b : list)
+      u8(b);
   }
   void text(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
   void random(std::size_t n, std::mt19937& rng) {
-    for (std::size_t i = 0; i < n; ++i) u8(rng() & 0xff);
+    for (std::size_t i = 0; i < n; ++i)
+      u8(rng() & 0xff);
   }
   // Length prefix of `width` bytes, patched when the returned mark is closed.
   std::size_t open(int width) {
     const std::size_t at = out_.size();
-    for (int i = 0; i < width; ++i) u8(0);
+    for (int i = 0; i < width; ++i)
+      u8(0);
     return at;
   }
   void close(std::size_t at, int width) {
@@ -78,7 +81,8 @@ std::vector<unsigned char> build_client_hello(std::string_view sni) {
     w.u16(0x000a);  // supported_groups
     const auto ext = w.open(2);
     const auto list = w.open(2);
-    for (unsigned g : {0x001du, 0x0017u, 0x001eu, 0x0019u, 0x0018u}) w.u16(g);
+    for (unsigned g : {0x001du, 0x0017u, 0x001eu, 0x0019u, 0x0018u})
+      w.u16(g);
     w.close(list, 2);
     w.close(ext, 2);
   }

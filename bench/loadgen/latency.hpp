@@ -17,7 +17,9 @@ inline LatencySummary summarize(std::vector<double> v) {
   s.count = v.size();
   if (v.empty()) return s;
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
+  auto at = [&](double q) {
+    return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+  };
   s.p50 = at(0.50);
   s.p99 = at(0.99);
   s.max = v.back();

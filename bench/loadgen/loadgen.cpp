@@ -109,11 +109,16 @@ int main(int argc, char** argv) {
       return usage("unknown option");
     }
   }
-  if (mode == "setup") o.mode = Mode::setup;
-  else if (mode == "bulk-up") o.mode = Mode::bulk_up;
-  else if (mode == "bulk-down") o.mode = Mode::bulk_down;
-  else if (mode == "idle") o.mode = Mode::idle;
-  else return usage("bad --mode");
+  if (mode == "setup")
+    o.mode = Mode::setup;
+  else if (mode == "bulk-up")
+    o.mode = Mode::bulk_up;
+  else if (mode == "bulk-down")
+    o.mode = Mode::bulk_down;
+  else if (mode == "idle")
+    o.mode = Mode::idle;
+  else
+    return usage("bad --mode");
   if (via != "connect" && via != "direct") return usage("bad --via");
   o.plan.via_connect = via == "connect";
   if (!proxy) return usage("--proxy is required");
@@ -156,10 +161,16 @@ int main(int argc, char** argv) {
 
   Report r;
   switch (o.mode) {
-    case Mode::setup: r = run_setup(o); break;
+    case Mode::setup:
+      r = run_setup(o);
+      break;
     case Mode::bulk_up:
-    case Mode::bulk_down: r = run_bulk(o); break;
-    case Mode::idle: r = run_idle(o); break;
+    case Mode::bulk_down:
+      r = run_bulk(o);
+      break;
+    case Mode::idle:
+      r = run_idle(o);
+      break;
   }
   std::printf("%s\n%s\n", r.json.c_str(), r.human.c_str());
   return 0;

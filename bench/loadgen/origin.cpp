@@ -262,9 +262,11 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
 
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back([&io] { io.run(); });
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back([&io] { io.run(); });
   io.run();
-  for (auto& t : pool) t.join();
+  for (auto& t : pool)
+    t.join();
   std::fprintf(stderr,
                "{\"echo_connections\":%llu,\"sink_connections\":%llu,"
                "\"source_connections\":%llu,\"open\":%llu,\"echo_bytes\":%llu,"

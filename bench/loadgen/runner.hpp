@@ -25,9 +25,11 @@ class Runner {
       spawn(i, *contexts_[i]);
     }
     std::vector<std::thread> threads;
-    for (unsigned i = 1; i < size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+    for (unsigned i = 1; i < size(); ++i)
+      threads.emplace_back([this, i] { contexts_[i]->run(); });
     contexts_[0]->run();
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      t.join();
   }
 
  private:

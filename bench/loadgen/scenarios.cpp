@@ -61,7 +61,8 @@ struct Totals {
   std::uint64_t bytes = 0;
   std::uint64_t errors() const {
     std::uint64_t n = 0;
-    for (auto f : failures) n += f;
+    for (auto f : failures)
+      n += f;
     return n;
   }
 };
@@ -70,7 +71,8 @@ Totals merge(const std::vector<Shard>& shards) {
   Totals t;
   for (const auto& s : shards) {
     t.latency_ms.insert(t.latency_ms.end(), s.latency_ms.begin(), s.latency_ms.end());
-    for (std::size_t i = 0; i < kFailures; ++i) t.failures[i] += s.failures[i];
+    for (std::size_t i = 0; i < kFailures; ++i)
+      t.failures[i] += s.failures[i];
     t.ok += s.ok;
     t.bytes += s.bytes;
   }
@@ -108,10 +110,14 @@ class Json {
 
 const char* mode_name(Mode m) {
   switch (m) {
-    case Mode::setup: return "setup";
-    case Mode::bulk_up: return "bulk-up";
-    case Mode::bulk_down: return "bulk-down";
-    case Mode::idle: return "idle";
+    case Mode::setup:
+      return "setup";
+    case Mode::bulk_up:
+      return "bulk-up";
+    case Mode::bulk_down:
+      return "bulk-down";
+    case Mode::idle:
+      return "idle";
   }
   return "?";
 }
@@ -285,7 +291,8 @@ Totals close_all(Runner& runner, const Options& o, std::vector<Slot>& slots) {
       spawn(io, std::move(work));
     }
   });
-  for (auto& s : slots) s.conn.reset();
+  for (auto& s : slots)
+    s.conn.reset();
   return merge(shards);
 }
 
@@ -324,8 +331,8 @@ Report run_setup(const Options& o) {
   std::atomic<std::int64_t> budget = static_cast<std::int64_t>(o.max_tunnels);
   CpuWindow cpu(o.pid);
   const auto t0 = Clock::now();
-  const auto end = t0 + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(o.seconds));
+  const auto end =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   runner.phase([&](unsigned t, asio::io_context& io) {
     for (unsigned k = t; k < o.clients; k += runner.size()) {
       auto work = setup_client(o, shards[t], end, budget);
@@ -368,8 +375,8 @@ Report run_bulk(const Options& o) {
   const std::vector<char> block(kChunk, 'u');
   std::vector<Shard> shards(runner.size());
   const auto t0 = Clock::now();
-  const auto window = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(o.seconds));
+  const auto window =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   const auto end = t0 + window;
   CpuWindow cpu(o.pid);
   runner.phase([&](unsigned t, asio::io_context& io) {
@@ -416,8 +423,8 @@ Report run_idle(const Options& o) {
   }
   std::vector<Slot> slots(o.tunnels);
   const auto t0 = Clock::now();
-  const auto limit = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(o.seconds));
+  const auto limit =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   const Totals opened = open_all(runner, o, true, slots, limit);
   const double open_seconds = seconds_since(t0);
   std::this_thread::sleep_for(std::chrono::duration<double>(o.hold_seconds));
@@ -428,7 +435,8 @@ Report run_idle(const Options& o) {
   const Totals closed = close_all(runner, o, slots);
 
   Totals all = opened;
-  for (std::size_t i = 0; i < kFailures; ++i) all.failures[i] += closed.failures[i];
+  for (std::size_t i = 0; i < kFailures; ++i)
+    all.failures[i] += closed.failures[i];
   const LatencySummary lat = summarize(opened.latency_ms);
   const double n = static_cast<double>(opened.ok);
   Json j = common(o);
@@ -450,13 +458,12 @@ Report run_idle(const Options& o) {
         .integer("fds_after", *fds1)
         .num("fds_per_tunnel", fds);
     char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  "pid %d: RSS %llu -> %llu KiB (%.1f KiB per tunnel), fds %llu -> %llu (%.2f "
-                  "per tunnel)",
-                  o.pid, static_cast<unsigned long long>(*rss0),
-                  static_cast<unsigned long long>(*rss1), kib,
-                  static_cast<unsigned long long>(*fds0), static_cast<unsigned long long>(*fds1),
-                  fds);
+    std::snprintf(
+        buf, sizeof buf,
+        "pid %d: RSS %llu -> %llu KiB (%.1f KiB per tunnel), fds %llu -> %llu (%.2f "
+        "per tunnel)",
+        o.pid, static_cast<unsigned long long>(*rss0), static_cast<unsigned long long>(*rss1), kib,
+        static_cast<unsigned long long>(*fds0), static_cast<unsigned long long>(*fds1), fds);
     measured = buf;
   } else {
     j.null("kib_per_tunnel").null("fds_per_tunnel");

@@ -16,7 +16,9 @@ namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxHead = 8192;
 
-Failure fail(const ConnPtr& c, Failure f) { return c->timed_out ? Failure::timeout : f; }
+Failure fail(const ConnPtr& c, Failure f) {
+  return c->timed_out ? Failure::timeout : f;
+}
 
 // "HTTP/1.x 200 ..." (or a bare "HTTP/1.x 200") as the status line.
 bool is_200(std::string_view head) {
@@ -28,15 +30,24 @@ bool is_200(std::string_view head) {
 
 const char* failure_name(Failure f) {
   switch (f) {
-    case Failure::none: return "none";
-    case Failure::connect: return "connect";
-    case Failure::head: return "head";
-    case Failure::status: return "status";
-    case Failure::hello: return "hello";
-    case Failure::echo: return "echo";
-    case Failure::close: return "close";
-    case Failure::timeout: return "timeout";
-    case Failure::count: break;
+    case Failure::none:
+      return "none";
+    case Failure::connect:
+      return "connect";
+    case Failure::head:
+      return "head";
+    case Failure::status:
+      return "status";
+    case Failure::hello:
+      return "hello";
+    case Failure::echo:
+      return "echo";
+    case Failure::close:
+      return "close";
+    case Failure::timeout:
+      return "timeout";
+    case Failure::count:
+      break;
   }
   return "?";
 }
@@ -54,7 +65,9 @@ void arm(const ConnPtr& c, std::chrono::steady_clock::duration d) {
   });
 }
 
-void disarm(const ConnPtr& c) { c->timer.cancel(); }
+void disarm(const ConnPtr& c) {
+  c->timer.cancel();
+}
 
 namespace {
 
@@ -97,8 +110,8 @@ asio::awaitable<Failure> open_steps(ConnPtr c, const Plan& plan, bool read_echo)
   if (read_echo) {
     std::vector<unsigned char> echo(plan.hello.size());
     std::memcpy(echo.data(), head, early);
-    auto read = asio::async_read(c->sock, asio::buffer(echo.data() + early, echo.size() - early),
-                                 kNoThrow);
+    auto read =
+        asio::async_read(c->sock, asio::buffer(echo.data() + early, echo.size() - early), kNoThrow);
     auto [ec, n] = co_await std::move(read);
     if (ec || echo != plan.hello) co_return fail(c, Failure::echo);
   }

@@ -10,8 +10,8 @@
 namespace {
 
 using fqdngate::AuditRecord;
-using fqdngate::Reason;
 using fqdngate::format_audit_line;
+using fqdngate::Reason;
 using fqdngate::policy::Rule;
 using fqdngate::policy::RuleAction;
 using fqdngate::policy::Verdict;

@@ -19,8 +19,7 @@ using fqdngate::ClientHelloParser;
 using fqdngate::ParseStatus;
 
 constexpr std::array<const char*, 5> kFixtures = {
-    "curl.bin", "openssl_tls13.bin", "openssl_alpn.bin", "openssl_tls12.bin",
-    "openssl_no_sni.bin"};
+    "curl.bin", "openssl_tls13.bin", "openssl_alpn.bin", "openssl_tls12.bin", "openssl_no_sni.bin"};
 
 const std::vector<std::uint8_t>& fixture(std::size_t i) {
   static const auto all = [] {

@@ -63,11 +63,11 @@ const Policy& policy_of(std::size_t n) {
     for (std::size_t i = 0; i < s.exact; ++i)
       rules.push_back(rule(RuleAction::allow, exact_name(i), rules.size() + 1));
     for (std::size_t i = 0; i < s.deny; ++i)
-      rules.push_back(rule(RuleAction::deny, "*.blocked-" + std::to_string(i) + ".example",
-                           rules.size() + 1));
+      rules.push_back(
+          rule(RuleAction::deny, "*.blocked-" + std::to_string(i) + ".example", rules.size() + 1));
     for (std::size_t i = 0; i < s.wildcard; ++i)
-      rules.push_back(rule(RuleAction::allow, "*.zone-" + std::to_string(i) + ".example",
-                           rules.size() + 1));
+      rules.push_back(
+          rule(RuleAction::allow, "*.zone-" + std::to_string(i) + ".example", rules.size() + 1));
     slot = std::make_unique<Policy>(std::move(rules), Settings{}, "bench.yaml", "bench");
   }
   return *slot;
@@ -116,11 +116,15 @@ void run(benchmark::State& state, Query q, Verdict expected) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_Decide_ExactHit(benchmark::State& state) { run(state, Query::exact_hit, Verdict::allow); }
+void BM_Decide_ExactHit(benchmark::State& state) {
+  run(state, Query::exact_hit, Verdict::allow);
+}
 void BM_Decide_WildcardHit(benchmark::State& state) {
   run(state, Query::wildcard_hit, Verdict::allow);
 }
-void BM_Decide_Miss(benchmark::State& state) { run(state, Query::miss, Verdict::deny); }
+void BM_Decide_Miss(benchmark::State& state) {
+  run(state, Query::miss, Verdict::deny);
+}
 
 void sizes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rules", "names"});

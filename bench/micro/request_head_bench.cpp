@@ -42,7 +42,9 @@ void parse_in_chunks(benchmark::State& state, std::size_t chunk) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(kCurlHead.size()));
 }
 
-void BM_RequestHead_Whole(benchmark::State& state) { parse_in_chunks(state, kCurlHead.size()); }
+void BM_RequestHead_Whole(benchmark::State& state) {
+  parse_in_chunks(state, kCurlHead.size());
+}
 BENCHMARK(BM_RequestHead_Whole);
 
 // Arg: bytes per feed (1 = a client writing byte by byte).
