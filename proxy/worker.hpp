@@ -53,13 +53,15 @@ struct Worker {
 
   const unsigned index;
   const unsigned count;
+  // Before io: handlers the io_context destroys at a forced shutdown may still hand pipes and
+  // buffers back to these pools.
+  RelayResources relay;
   boost::asio::io_context io{1};  // declared before everything that holds handlers on it
   std::shared_ptr<const policy::Policy> policy;
   AuditWriter& audit;
   ConnectionLimiter& limiter;  // shared by all workers
   Resolver resolver;
   std::unique_ptr<Authenticator> auth;  // null when the policy has no auth:
-  RelayResources relay;
   std::vector<Acceptor> acceptors;
   std::unordered_set<Tunnel*> live;  // for shutdown
   bool stopping = false;
