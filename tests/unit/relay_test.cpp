@@ -27,6 +27,10 @@ using fqdngate::test::connected_pair;
 using fqdngate::test::random_bytes;
 using fqdngate::test::read_to_eof;
 
+// The allocation-counting test replaces operator new and delete. Not under AddressSanitizer: it
+// brings its own operator new family, and replacing part of it mixes the allocators.
+#if !defined(__SANITIZE_ADDRESS__)
+#define FQDNGATE_COUNT_ALLOCATIONS 1
 // Counts operator new calls on threads that opt in (the relay's thread), so the test below can
 // check that a busy tunnel allocates nothing per chunk. Not inlined: GCC would otherwise see
 // malloc and free meet operator new and delete at call sites and warn of a mismatch.
@@ -46,6 +50,7 @@ thread_local bool t_count_allocations = false;
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
+#endif
 
 TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   // Both paths: splice through pooled pipes, and the buffered fallback.
@@ -128,6 +133,7 @@ TEST_CASE("a reset on one side ends both directions and is noted", "[relay]") {
   CHECK(state.note == "upstream reset the connection");
 }
 
+#if FQDNGATE_COUNT_ALLOCATIONS
 TEST_CASE("a busy tunnel allocates nothing per relayed chunk", "[relay][alloc]") {
   const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
   INFO((mode == RelayMode::splice ? "splice" : "buffered"));
@@ -168,3 +174,4 @@ TEST_CASE("a busy tunnel allocates nothing per relayed chunk", "[relay][alloc]")
   runner.join();
   CHECK(state.bytes_up == 272 * kBlock);  // counted once the relay has finished
 }
+#endif
