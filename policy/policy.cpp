@@ -82,8 +82,7 @@ Policy::Policy(std::vector<Rule> rules, Settings settings, std::string source, s
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     rules_[i].description = rules_[i].describe();
     rules_[i].source = rules_[i].where.str();
-    auto& matcher = rules_[i].action == RuleAction::allow ? allow_names_ : deny_names_;
-    matcher.add(rules_[i].pattern, static_cast<std::uint32_t>(i));
+    names_.add(rules_[i].pattern, static_cast<std::uint32_t>(i));
   }
 }
 
@@ -104,23 +103,24 @@ Decision Policy::decide(const DecisionInput& in) const noexcept {
     return ip_len == 0 || specificity > host.size();
   };
 
+  // One pass over one table, most specific first: every lookup serves deny and allow rules alike.
   const Rule* deny = nullptr;
-  deny_names_.for_each_match(host, [&](std::uint32_t i, std::size_t specificity) {
-    if (!exact_only(specificity)) return false;
-    if (!covers_port(rules_[i], in.port) || !in_scope(rules_[i], in)) return true;
-    deny = &rules_[i];
-    return false;
-  });
-  if (deny != nullptr) return Decision{Verdict::deny, Reason::denylisted, deny};
-
   const Rule* best = nullptr;
   std::size_t best_specificity = 0;
-  const Rule* most_specific = nullptr;
-  const Rule* out_of_scope = nullptr;  // the most specific rule for name and port, other scope
-  allow_names_.for_each_match(host, [&](std::uint32_t i, std::size_t specificity) {
+  const Rule* most_specific = nullptr;  // the most specific allow rule for the name
+  const Rule* out_of_scope =
+      nullptr;  // the most specific allow rule for name and port, other scope
+  names_.for_each_match(host, [&](std::uint32_t i, std::size_t specificity) {
     if (!exact_only(specificity)) return false;
-    if (best != nullptr && specificity < best_specificity) return false;
     const Rule& r = rules_[i];
+    if (r.action == RuleAction::deny) {
+      // Any deny rule that applies wins over every allow rule, however specific.
+      if (!covers_port(r, in.port) || !in_scope(r, in)) return true;
+      deny = &r;
+      return false;
+    }
+    // Less specific allow rules change nothing once one decided; deny rules still might.
+    if (best != nullptr && specificity < best_specificity) return true;
     if (most_specific == nullptr) most_specific = &r;
     if (!covers_port(r, in.port)) return true;
     if (!in_scope(r, in)) {
@@ -134,6 +134,7 @@ Decision Policy::decide(const DecisionInput& in) const noexcept {
     }
     return true;
   });
+  if (deny != nullptr) return Decision{Verdict::deny, Reason::denylisted, deny};
   if (best != nullptr) return Decision{Verdict::allow, Reason::allowlisted, best};
   if (out_of_scope != nullptr) return Decision{Verdict::deny, Reason::not_in_scope, out_of_scope};
   if (most_specific != nullptr)

@@ -163,8 +163,7 @@ class Policy {
   Settings settings_;
   std::string source_;
   std::string version_;
-  NameMatcher allow_names_;  // values index rules_
-  NameMatcher deny_names_;
+  NameMatcher names_;  // allow and deny rules; values index rules_
 };
 
 }  // namespace fqdngate::policy
