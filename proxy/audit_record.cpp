@@ -1,6 +1,10 @@
 #include "proxy/audit_record.hpp"
 
+#include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <ctime>
+#include <limits>
 
 namespace fqdngate {
 
@@ -11,6 +15,34 @@ bool json_safe(char c) {
   return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
 }
 
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+
+// Non-zero iff some byte of w is below n (n <= 0x80); a borrow can only mark bytes above a
+// byte that really is below n, so the "any" answer is exact.
+constexpr std::uint64_t any_below(std::uint64_t w, std::uint8_t n) {
+  return (w - kOnes * n) & ~w & kHighs;
+}
+
+constexpr std::uint64_t any_equal(std::uint64_t w, char c) {
+  return any_below(w ^ (kOnes * static_cast<unsigned char>(c)), 1);
+}
+
+// End of the run of bytes from `i` on that need no escaping: eight at a time, then one by one.
+std::size_t safe_run_end(std::string_view s, std::size_t i) {
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, 8);
+    if (any_below(w, 0x20) | (w & kHighs) | any_equal(w, 0x7f) | any_equal(w, '"') |
+        any_equal(w, '\\')) {
+      break;
+    }
+  }
+  while (i < s.size() && json_safe(s[i]))
+    ++i;
+  return i;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -18,9 +50,7 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   // Names, addresses and rules are almost always plain ASCII: copy runs, escape the rest.
   for (std::size_t i = 0; i < s.size();) {
-    std::size_t run = i;
-    while (run < s.size() && json_safe(s[run]))
-      ++run;
+    const std::size_t run = safe_run_end(s, i);
     out.append(s.data() + i, run - i);
     if (run == s.size()) break;
     i = run + 1;
@@ -53,34 +83,53 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-std::string format_rfc3339_ms(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  const auto frac = static_cast<int>(ms.count() % 1000);
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + frac / 100));
-  out.push_back(static_cast<char>('0' + frac / 10 % 10));
-  out.push_back(static_cast<char>('0' + frac % 10));
-  out.push_back('Z');
-  return out;
-}
-
 namespace {
 
-// Field names are constants of this file: plain ASCII, never escaped.
-void field(std::string& out, std::string_view name) {
-  out += ",\"";
-  out += name;
-  out += "\":";
+// "YYYY-MM-DDTHH:MM:SS" for the second last formatted on this thread: lines come many per
+// second, and gmtime_r plus strftime cost more than the rest of a line.
+struct SecondText {
+  std::int64_t second = std::numeric_limits<std::int64_t>::min();
+  char text[32] = {};
+  std::size_t size = 0;
+};
+
+template <class Integer>
+void append_number(std::string& out, Integer v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
-void string_or_null(std::string& out, std::string_view name, std::optional<std::string_view> v) {
-  field(out, name);
+// `,"name":` built at compile time, so a field name costs one append.
+template <std::size_t N>
+struct Key {
+  // Implicit, so that field<"name"> reads like the JSON it writes.
+  consteval Key(const char (&name)[N]) {
+    text[0] = ',';
+    text[1] = '"';
+    for (std::size_t i = 0; i + 1 < N; ++i)
+      text[2 + i] = name[i];
+    text[N + 1] = '"';
+    text[N + 2] = ':';
+  }
+  char text[N + 3] = {};
+};
+
+// Field names and fixed values are constants of this file: plain ASCII, never escaped.
+template <Key key>
+void field(std::string& out) {
+  out.append(key.text, sizeof key.text);
+}
+
+void constant(std::string& out, std::string_view value) {
+  out += '"';
+  out += value;
+  out += '"';
+}
+
+template <Key key>
+void string_or_null(std::string& out, std::optional<std::string_view> v) {
+  field<key>(out);
   if (v) {
     append_json_string(out, *v);
   } else {
@@ -90,55 +139,94 @@ void string_or_null(std::string& out, std::string_view name, std::optional<std::
 
 }  // namespace
 
-std::string format_audit_line(const AuditRecord& r, std::chrono::system_clock::time_point now) {
+void append_rfc3339_ms(std::string& out, std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  thread_local SecondText cache;
+  if (cache.second != second) {
+    const auto secs = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    cache.size = std::strftime(cache.text, sizeof cache.text, "%Y-%m-%dT%H:%M:%S", &tm);
+    cache.second = second;
+  }
+  const auto frac = static_cast<int>(ms - second * 1000);
+  out.append(cache.text, cache.size);
+  const char tail[] = {'.', static_cast<char>('0' + frac / 100),
+                       static_cast<char>('0' + frac / 10 % 10), static_cast<char>('0' + frac % 10),
+                       'Z'};
+  out.append(tail, sizeof tail);
+}
+
+std::string format_rfc3339_ms(std::chrono::system_clock::time_point t) {
   std::string out;
-  out.reserve(512);
-  out += "{\"time\":";
-  append_json_string(out, format_rfc3339_ms(now));
-  field(out, "event");
+  append_rfc3339_ms(out, t);
+  return out;
+}
+
+void append_audit_line(std::string& out, const AuditRecord& r,
+                       std::chrono::system_clock::time_point now) {
+  out += "{\"time\":\"";
+  append_rfc3339_ms(out, now);
+  out += '"';
+  field<"event">(out);
   append_json_string(out, r.event);
   if (!r.stage.empty()) {
-    field(out, "stage");
+    field<"stage">(out);
     append_json_string(out, r.stage);
   }
-  field(out, "conn");
-  out += std::to_string(r.conn);
-  string_or_null(out, "client", r.client);
-  string_or_null(out, "user", r.user);
-  string_or_null(out, "method", r.method.empty() ? std::nullopt : std::optional(r.method));
-  string_or_null(out, "host", r.host.empty() ? std::nullopt : std::optional(r.host));
-  field(out, "port");
-  out += r.port == 0 ? std::string("null") : std::to_string(r.port);
-  string_or_null(out, "sni", r.sni);
-  string_or_null(out, "upstream", r.upstream);
-  field(out, "decision");
+  field<"conn">(out);
+  append_number(out, r.conn);
+  string_or_null<"client">(out, r.client);
+  string_or_null<"user">(out, r.user);
+  string_or_null<"method">(out, r.method.empty() ? std::nullopt : std::optional(r.method));
+  string_or_null<"host">(out, r.host.empty() ? std::nullopt : std::optional(r.host));
+  field<"port">(out);
+  if (r.port == 0) {
+    out += "null";
+  } else {
+    append_number(out, r.port);
+  }
+  string_or_null<"sni">(out, r.sni);
+  string_or_null<"upstream">(out, r.upstream);
+  field<"decision">(out);
   if (r.decision) {
-    append_json_string(out, *r.decision == policy::Verdict::allow ? "allow" : "deny");
+    constant(out, *r.decision == policy::Verdict::allow ? "allow" : "deny");
   } else {
     out += "null";
   }
-  field(out, "reason");
-  append_json_string(out, reason_name(r.reason));
+  field<"reason">(out);
+  constant(out, reason_name(r.reason));
   if (r.rule != nullptr) {
-    string_or_null(out, "rule", r.rule->description);
-    string_or_null(out, "rule_source", r.rule->source);
+    string_or_null<"rule">(out, r.rule->description);
+    string_or_null<"rule_source">(out, r.rule->source);
   } else {
-    string_or_null(out, "rule", std::nullopt);
-    string_or_null(out, "rule_source", std::nullopt);
+    string_or_null<"rule">(out, std::nullopt);
+    string_or_null<"rule_source">(out, std::nullopt);
   }
-  string_or_null(out, "policy_version", r.policy_version);
-  if (!r.detail.empty()) string_or_null(out, "detail", r.detail);
+  string_or_null<"policy_version">(out, r.policy_version);
+  if (!r.detail.empty()) string_or_null<"detail">(out, r.detail);
   if (r.event == "close") {
-    field(out, "status");
-    out += r.status ? std::to_string(*r.status) : std::string("null");
-    field(out, "bytes_up");
-    out += std::to_string(r.bytes_up);
-    field(out, "bytes_down");
-    out += std::to_string(r.bytes_down);
-    field(out, "duration_ms");
-    out += std::to_string(r.duration.count());
+    field<"status">(out);
+    if (r.status) {
+      append_number(out, *r.status);
+    } else {
+      out += "null";
+    }
+    field<"bytes_up">(out);
+    append_number(out, r.bytes_up);
+    field<"bytes_down">(out);
+    append_number(out, r.bytes_down);
+    field<"duration_ms">(out);
+    append_number(out, r.duration.count());
   }
   out += "}\n";
+}
+
+std::string format_audit_line(const AuditRecord& r, std::chrono::system_clock::time_point now) {
+  std::string out;
+  out.reserve(512);
+  append_audit_line(out, r, now);
   return out;
 }
 

@@ -39,9 +39,13 @@ struct AuditRecord {
 };
 
 std::string format_audit_line(const AuditRecord& r, std::chrono::system_clock::time_point now);
+// The same line appended to `out`: a caller that reuses its string allocates nothing per line.
+void append_audit_line(std::string& out, const AuditRecord& r,
+                       std::chrono::system_clock::time_point now);
 
 // RFC 3339 UTC with milliseconds, e.g. "2026-11-28T23:59:59.123Z".
 std::string format_rfc3339_ms(std::chrono::system_clock::time_point t);
+void append_rfc3339_ms(std::string& out, std::chrono::system_clock::time_point t);
 
 // Appends `s` as a JSON string literal (with quotes).
 void append_json_string(std::string& out, std::string_view s);

@@ -12,6 +12,12 @@
 
 namespace fqdngate {
 
+namespace {
+
+constexpr std::size_t kKeptBufferBytes = 1 << 20;
+
+}  // namespace
+
 AuditWriter::AuditWriter(const std::string& path, std::size_t max_queued_lines)
     : max_queued_(max_queued_lines) {
   if (path == "-") {
@@ -31,15 +37,16 @@ AuditWriter::~AuditWriter() {
   if (owns_fd_) ::close(fd_);
 }
 
-void AuditWriter::write(std::string line) {
+void AuditWriter::write(std::string_view line) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= max_queued_) {
+    if (queued_lines_ >= max_queued_) {
       ++dropped_;
       return;
     }
-    queue_.push_back(std::move(line));
+    queue_.append(line);
+    ++queued_lines_;
     wake = asleep_;
     asleep_ = false;
   }
@@ -76,7 +83,7 @@ void AuditWriter::write_all(const std::string& data) {
 }
 
 void AuditWriter::run() {
-  std::vector<std::string> batch;
+  // Swapped with queue_ each round: the two buffers keep their capacity.
   std::string data;
   for (;;) {
     std::uint64_t dropped = 0;
@@ -90,21 +97,21 @@ void AuditWriter::run() {
         wake_.wait(lock, ready);
         asleep_ = false;
       }
-      batch.swap(queue_);
+      data.clear();
+      data.swap(queue_);
+      queued_lines_ = 0;
       dropped = dropped_;
       dropped_ = 0;
       stopping = stopping_;
     }
-    data.clear();
-    for (const auto& line : batch)
-      data += line;
-    batch.clear();
     if (dropped > 0) {
-      data += "{\"time\":";
-      append_json_string(data, format_rfc3339_ms(std::chrono::system_clock::now()));
-      data += ",\"event\":\"audit_dropped\",\"count\":" + std::to_string(dropped) + "}\n";
+      data += "{\"time\":\"";
+      append_rfc3339_ms(data, std::chrono::system_clock::now());
+      data += "\",\"event\":\"audit_dropped\",\"count\":" + std::to_string(dropped) + "}\n";
     }
     if (!data.empty()) write_all(data);
+    // A burst may have grown the buffer to many megabytes; do not keep that for good.
+    if (data.capacity() > kKeptBufferBytes) std::string().swap(data);
     if (stopping) {
       std::lock_guard lock(mutex_);
       if (queue_.empty()) return;

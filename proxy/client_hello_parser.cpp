@@ -1,6 +1,7 @@
 #include "proxy/client_hello_parser.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "proxy/byte_reader.hpp"
 
@@ -136,30 +137,40 @@ bool ClientHelloParser::parse_message() {
 
 bool ClientHelloParser::parse_extensions(ByteReader extensions) {
   // Framing and duplicates are checked over the whole block before any extension is read, so a
-  // repeated server_name is reported as the duplicate it is.
-  struct Extension {
+  // repeated server_name is reported as the duplicate it is. Real hellos carry a few dozen
+  // extensions: their types are sorted on the stack, and only an odd block needs the heap.
+  constexpr std::size_t kInlineTypes = 64;
+  std::array<std::uint16_t, kInlineTypes> inline_types;
+  std::vector<std::uint16_t> more_types;
+  std::size_t count = 0;
+  for (ByteReader scan = extensions; !scan.empty(); ++count) {
     std::uint16_t type = 0;
     ByteReader data;
-  };
-  std::vector<Extension> found;
-  while (!extensions.empty()) {
-    Extension e;
-    if (!extensions.get_u16(e.type) || !extensions.get_u16_prefixed(e.data)) {
+    if (!scan.get_u16(type) || !scan.get_u16_prefixed(data)) {
       return set_error(HelloError::malformed, "extension runs past the end of the block");
     }
-    found.push_back(e);
+    if (count < kInlineTypes) {
+      inline_types[count] = type;
+    } else {
+      if (more_types.empty()) more_types.assign(inline_types.begin(), inline_types.end());
+      more_types.push_back(type);
+    }
   }
-  std::vector<std::uint16_t> types;
-  for (const auto& e : found)
-    types.push_back(e.type);
+  const std::span<std::uint16_t> types = count <= kInlineTypes
+                                             ? std::span<std::uint16_t>(inline_types.data(), count)
+                                             : std::span<std::uint16_t>(more_types);
   std::sort(types.begin(), types.end());
   if (std::adjacent_find(types.begin(), types.end()) != types.end()) {
     return set_error(HelloError::malformed, "duplicate extension");
   }
-  for (const auto& e : found) {
-    if (e.type == kServerName && !parse_server_name(e.data)) return false;
-    if (e.type == kAlpn && !parse_alpn(e.data)) return false;
-    if (e.type == kEncryptedClientHello) info_.offers_ech = true;
+  while (!extensions.empty()) {
+    std::uint16_t type = 0;
+    ByteReader data;
+    extensions.get_u16(type);  // the framing was checked above
+    extensions.get_u16_prefixed(data);
+    if (type == kServerName && !parse_server_name(data)) return false;
+    if (type == kAlpn && !parse_alpn(data)) return false;
+    if (type == kEncryptedClientHello) info_.offers_ech = true;
   }
   return true;
 }

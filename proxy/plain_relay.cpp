@@ -1,6 +1,7 @@
 #include "proxy/plain_relay.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
@@ -119,15 +120,19 @@ class Job : public std::enable_shared_from_this<Job> {
   // The fallback: through a pooled buffer.
   void copy(Direction& d) {
     d.buffer.emplace(resources_.buffers.take());
-    boost::system::error_code ec;
-    const std::size_t n =
-        d.from->read_some(asio::buffer(d.buffer->data(), BufferPool::kBufferSize), ec);
-    if (ec) {
+    ssize_t got = 0;
+    do {
+      got =
+          ::recv(d.from->native_handle(), d.buffer->data(), BufferPool::kBufferSize, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+      const auto ec = errno_code();
       d.buffer.reset();
+      if (got == 0) return end_of_input(d);
       if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable(d);
-      if (ec == asio::error::eof) return end_of_input(d);
       return fail(d, ec, d.from_is_client);
     }
+    const auto n = static_cast<std::size_t>(got);
     asio::async_write(
         *d.to, asio::buffer(d.buffer->data(), n),
         [self = shared_from_this(), &d](const boost::system::error_code& wec, std::size_t written) {
@@ -175,9 +180,12 @@ class Job : public std::enable_shared_from_this<Job> {
 void start_plain_relay(tcp::socket& client, tcp::socket& upstream, RelayState& state,
                        RelayResources& resources, std::shared_ptr<void> keep_alive,
                        std::function<void()> on_done) {
+  // splice(2) waits on a blocking socket whatever its flags say. Asio switches a descriptor to
+  // non-blocking for its first asynchronous operation, so a session's sockets already are and
+  // this costs no system call.
   boost::system::error_code ignored;
-  client.non_blocking(true, ignored);
-  upstream.non_blocking(true, ignored);
+  if (!client.native_non_blocking()) client.native_non_blocking(true, ignored);
+  if (!upstream.native_non_blocking()) upstream.native_non_blocking(true, ignored);
   auto job = std::make_shared<Job>(client, upstream, state, resources, std::move(keep_alive),
                                    std::move(on_done));
   job->start();

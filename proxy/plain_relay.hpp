@@ -3,7 +3,8 @@
 // Contract: start_plain_relay() returns at once; `on_done` runs exactly once on the sockets'
 // executor when both directions have ended (EOF passed on as shutdown(send), an error or a
 // cancel() of either socket ends both). `keep_alive` owns whatever the references point into
-// and is held until then. Both sockets are switched to non-blocking mode. Data moves with
+// and is held until then. Both descriptors are put in non-blocking mode (Asio's own
+// internal mode: synchronous Asio calls on them keep blocking semantics). Data moves with
 // splice(2) through a pipe borrowed from `resources` only while bytes are in flight, or through
 // a borrowed buffer (RelayMode::buffered, or no pipe available); nothing is allocated per chunk.
 #pragma once

@@ -43,6 +43,8 @@ class RequestHeadParser {
   FeedResult feed(std::span<const char> chunk);
 
   const RequestHead& head() const noexcept { return head_; }
+  // Moves the parsed head out; the parser is done with it once feed() returned done.
+  RequestHead take_head() noexcept { return std::move(head_); }
   HeadError error() const noexcept { return error_; }
   std::string_view error_detail() const noexcept { return detail_; }  // for the 400 body
 

@@ -56,8 +56,10 @@ asio::awaitable<void> accept_loop(Worker& worker, Acceptor& a) {
   tcp::acceptor& acceptor = a.socket;
   auto token = asio::as_tuple(asio::use_awaitable);
   asio::steady_timer pause(worker.io);
+  tcp::endpoint peer;  // filled by accept itself: no getpeername() per connection
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(token);
+    auto accept = acceptor.async_accept(peer, token);
+    auto [ec, socket] = co_await std::move(accept);
     if (worker.stopping) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
@@ -68,7 +70,7 @@ asio::awaitable<void> accept_loop(Worker& worker, Acceptor& a) {
       }
       continue;
     }
-    start_session(worker, std::move(socket), *a.listener);
+    start_session(worker, std::move(socket), peer, *a.listener);
   }
 }
 

@@ -64,9 +64,10 @@ struct TunnelSummary {
 // State shared by the session coroutine and its deadline timer. The timer handler holds a
 // reference, so a deadline that fires as the session ends never touches freed sockets.
 struct Tunnel : std::enable_shared_from_this<Tunnel> {
-  Tunnel(Worker& w, tcp::socket s, const Listener& l)
+  Tunnel(Worker& w, tcp::socket s, const tcp::endpoint& p, const Listener& l)
       : worker(w),
         listener(l),
+        peer(p),
         policy(w.policy),
         client(std::move(s), l.tls.get()),
         upstream(w.io),
@@ -99,6 +100,7 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
 
   Worker& worker;
   const Listener& listener;
+  const tcp::endpoint peer;                      // the client's address, as accept() returned it
   std::shared_ptr<const policy::Policy> policy;  // pinned: this session decides with one snapshot
   ClientStream client;
   tcp::socket upstream;
@@ -144,6 +146,13 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
 
 namespace {
 
+// Formats into the worker's reusable line, so a line costs no allocation of its own.
+void write_audit(Worker& worker, const AuditRecord& r) {
+  worker.audit_line.clear();
+  append_audit_line(worker.audit_line, r, std::chrono::system_clock::now());
+  worker.audit.write(worker.audit_line);
+}
+
 AuditRecord summary_record(const Tunnel& t, std::string_view event) {
   const TunnelSummary& s = t.summary;
   AuditRecord r;
@@ -170,7 +179,7 @@ void write_close_line(Tunnel& t, Reason reason, std::optional<int> status,
   r.bytes_up = t.relay.bytes_up;
   r.bytes_down = t.relay.bytes_down;
   r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t.started);
-  t.worker.audit.write(format_audit_line(r, std::chrono::system_clock::now()));
+  write_audit(t.worker, r);
 }
 
 void close_sockets(Tunnel& t) {
@@ -203,10 +212,9 @@ class Session {
       : t_(std::move(t)), limits_(t_->policy->settings().limits) {}
 
   asio::awaitable<void> run() {
+    t_->summary.client = endpoint_text(t_->peer);
+    client_address_ = t_->peer.address();
     boost::system::error_code ec;
-    const auto remote = t_->client.socket().remote_endpoint(ec);
-    if (!ec) t_->summary.client = endpoint_text(remote);
-    if (!ec) client_address_ = remote.address();
     t_->client.socket().set_option(tcp::no_delay(true), ec);
     try {
       auto all_steps = steps();
@@ -342,7 +350,7 @@ class Session {
       }
       early_.assign(reinterpret_cast<const std::uint8_t*>(buf.data()) + r.consumed,
                     reinterpret_cast<const std::uint8_t*>(buf.data()) + n);
-      head_ = parser.head();
+      head_ = parser.take_head();
       co_return true;
     }
   }
@@ -710,7 +718,7 @@ class Session {
     r.reason = reason;
     r.rule = rule;
     r.detail = detail;
-    t_->worker.audit.write(format_audit_line(r, std::chrono::system_clock::now()));
+    write_audit(t_->worker, r);
   }
 
   std::shared_ptr<Tunnel> t_;
@@ -737,8 +745,9 @@ asio::awaitable<void> run_session(std::shared_ptr<Tunnel> tunnel) {
 
 }  // namespace
 
-void start_session(Worker& worker, tcp::socket socket, const Listener& listener) {
-  auto tunnel = std::make_shared<Tunnel>(worker, std::move(socket), listener);
+void start_session(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
+                   const Listener& listener) {
+  auto tunnel = std::make_shared<Tunnel>(worker, std::move(socket), peer, listener);
   worker.live.insert(tunnel.get());
   auto session = run_session(std::move(tunnel));
   asio::co_spawn(worker.io, std::move(session), [](std::exception_ptr e) {

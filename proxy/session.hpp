@@ -9,8 +9,10 @@
 
 namespace fqdngate {
 
-// `listener` (owned by the Server, outlives every session) says whether the client speaks TLS.
-void start_session(Worker& worker, boost::asio::ip::tcp::socket socket, const Listener& listener);
+// `peer` is the client's address as accept() returned it. `listener` (owned by the Server,
+// outlives every session) says whether the client speaks TLS.
+void start_session(Worker& worker, boost::asio::ip::tcp::socket socket,
+                   const boost::asio::ip::tcp::endpoint& peer, const Listener& listener);
 
 // Ends every session of the worker promptly (server shutdown); their close lines say "shutdown".
 void stop_all_sessions(Worker& worker);

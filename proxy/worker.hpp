@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -64,6 +65,7 @@ struct Worker {
   std::unique_ptr<Authenticator> auth;  // null when the policy has no auth:
   std::vector<Acceptor> acceptors;
   std::unordered_set<Tunnel*> live;  // for shutdown
+  std::string audit_line;            // reused to format each audit line of this thread
   bool stopping = false;
   std::uint64_t sequence = 0;
 };

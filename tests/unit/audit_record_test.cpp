@@ -1,6 +1,7 @@
 #include "proxy/audit_record.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 
 using namespace fqdngate;
 using std::chrono::system_clock;
@@ -22,6 +23,49 @@ TEST_CASE("hostile strings cannot break the JSON line", "[audit]") {
   std::string out;
   append_json_string(out, std::string("a\"b\\c\nd\re\x01\x7f\xc3\xa9", 13));
   CHECK(out == R"("a\"b\\c\nd\re\u0001\u007f\u00c3\u00a9")");
+}
+
+TEST_CASE("every byte at every position of a word is escaped exactly once", "[audit]") {
+  // The escaper scans eight bytes at a time: compare it with the byte-at-a-time rule for each
+  // byte value at each offset of two words and a tail.
+  const auto expected = [](std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (u < 0x20 || u >= 0x7f) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", u);
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
+  };
+  std::size_t mismatches = 0;
+  for (int value = 0; value < 256; ++value) {
+    for (std::size_t at = 0; at < 19; ++at) {
+      std::string s(19, 'a');
+      s[at] = static_cast<char>(value);
+      std::string out;
+      append_json_string(out, s);
+      if (out != expected(s)) {
+        ++mismatches;
+        UNSCOPED_INFO("byte " << value << " at " << at << ": " << out);
+      }
+    }
+  }
+  CHECK(mismatches == 0);
 }
 
 TEST_CASE("a denied decision line carries every documented field", "[audit]") {

@@ -413,6 +413,25 @@ TEST_CASE("server_name entries, ECH and hellos without extensions", "[client_hel
   CHECK_FALSE(empty_block.parser.info().has_sni);
 }
 
+TEST_CASE("hundreds of extensions: duplicates are found wherever they are", "[client_hello]") {
+  // More extensions than any real client sends, so the duplicate check leaves its inline buffer.
+  std::vector<Bytes> many;
+  for (std::uint16_t type = 0x1000; type < 0x1000 + 300; ++type)
+    many.push_back(extension(type, {}));
+  many.push_back(sni_extension("api.prefect.cloud"));
+  const auto ok = feed_all(in_record(hello_message(many)));
+  REQUIRE(ok.status == ParseStatus::done);
+  CHECK(ok.parser.info().sni == "api.prefect.cloud");
+
+  for (std::size_t late : {std::size_t{63}, std::size_t{64}, std::size_t{65}, std::size_t{299}}) {
+    auto repeated = many;
+    repeated[late] = extension(0x1000, {});  // the same type as the first
+    const auto dup = feed_all(in_record(hello_message(repeated)));
+    CHECK(dup.status == ParseStatus::error);
+    CHECK(std::string(dup.parser.error_detail()) == "duplicate extension");
+  }
+}
+
 TEST_CASE("consumed stops at the record that completes the hello", "[client_hello]") {
   const auto captured = load_fixture("openssl_tls13.bin");
   const Bytes app_data = record({0xde, 0xad}, 23);

@@ -63,6 +63,15 @@ TEST_CASE("--help and --version win wherever they appear", "[cli]") {
   CHECK(parse({"print-default"})->command == Command::print_default);
 }
 
+TEST_CASE("endpoints print as the audit log writes them, at every width", "[cli]") {
+  namespace ip = boost::asio::ip;
+  CHECK(endpoint_text({ip::make_address("0.0.0.0"), 0}) == "0.0.0.0:0");
+  CHECK(endpoint_text({ip::make_address("255.255.255.255"), 65535}) == "255.255.255.255:65535");
+  CHECK(endpoint_text({ip::make_address("10.20.100.9"), 8080}) == "10.20.100.9:8080");
+  CHECK(endpoint_text({ip::make_address("::ffff:192.0.2.1"), 443}) == "[::ffff:192.0.2.1]:443");
+  CHECK(endpoint_text({ip::make_address("2001:db8::1"), 3128}) == "[2001:db8::1]:3128");
+}
+
 TEST_CASE("listen addresses", "[cli]") {
   std::string why;
   auto v4 = parse_listen_address("127.0.0.1:3128", &why);
