@@ -27,6 +27,7 @@ namespace {
 
 constexpr int kBacklog = 4096;
 constexpr auto kAcceptRetryDelay = 100ms;  // when out of descriptors: pause, never spin
+constexpr int kAcceptBatch = 16;           // connections taken per wake-up of an acceptor
 constexpr auto kStopGrace = 5s;
 // Password checks queued or running at once; beyond this clients are told to retry (auth_busy).
 constexpr std::size_t kMaxPendingPasswordChecks = 64;
@@ -42,6 +43,8 @@ tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint)
   if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(kBacklog, ec);
+  // accept_loop() drains the backlog with non-blocking accepts after each wake-up.
+  if (!ec) acceptor.non_blocking(true, ec);
   if (ec)
     throw std::runtime_error("cannot listen on " + endpoint_text(endpoint) + ": " + ec.message());
   return acceptor;
@@ -71,6 +74,15 @@ asio::awaitable<void> accept_loop(Worker& worker, Acceptor& a) {
       continue;
     }
     start_session(worker, std::move(socket), peer, *a.listener);
+    // A burst of clients waits in the backlog: take a batch now instead of one connection per
+    // trip through the worker's queue, which under load adds that queue's length to each
+    // client's wait. Errors (out of descriptors included) are left to the next async_accept.
+    for (int more = 1; more < kAcceptBatch && !worker.stopping; ++more) {
+      boost::system::error_code batch_ec;
+      auto next = acceptor.accept(peer, batch_ec);
+      if (batch_ec) break;
+      start_session(worker, std::move(next), peer, *a.listener);
+    }
   }
 }
 
