@@ -89,7 +89,7 @@ namespace {
 // second, and gmtime_r plus strftime cost more than the rest of a line.
 struct SecondText {
   std::int64_t second = std::numeric_limits<std::int64_t>::min();
-  char text[32] = {};
+  char text[40] = {};
   std::size_t size = 0;
 };
 
