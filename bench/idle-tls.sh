@@ -55,7 +55,7 @@ dns:
   hosts:
     origin.bench.test: 127.0.0.1
 audit:
-  path: audit.log
+  path: $work/audit.log
 limits:
   max_connections: 20000
   max_connections_per_client: 20000

@@ -17,9 +17,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-// close_notify is one small record; a client that will not take it within a few tries of
-// writability is dropped by the session deadline anyway.
-constexpr int kShutdownAttempts = 4;
 
 std::string openssl_reason(unsigned long e) {
   const char* reason = ERR_reason_error_string(e);
@@ -125,8 +122,37 @@ std::optional<std::string> ClientStream::peer_identity() const {
   return text;
 }
 
+bool ClientStream::has_buffered_input() const noexcept {
+  return ssl_ && SSL_has_pending(ssl_.get()) == 1;
+}
+
+ClientStream::Step ClientStream::try_read(asio::mutable_buffer buffer) {
+  ERR_clear_error();
+  Step step;
+  const int ret = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &step.n);
+  if (ret != 1) step.want = classify(ret, step.ec);
+  return step;
+}
+
+ClientStream::Step ClientStream::try_write(asio::const_buffer buffer) {
+  ERR_clear_error();
+  Step step;
+  const int ret = SSL_write_ex(ssl_.get(), buffer.data(), buffer.size(), &step.n);
+  if (ret != 1) step.want = classify(ret, step.ec);
+  return step;
+}
+
+ClientStream::Step ClientStream::try_shutdown() {
+  ERR_clear_error();
+  Step step;
+  // 0: our close_notify is sent (the client's may follow); 1: both are done.
+  const int ret = SSL_shutdown(ssl_.get());
+  if (ret < 0) step.want = classify(ret, step.ec);
+  return step;
+}
+
 asio::awaitable<boost::system::error_code> ClientStream::wait_readable() {
-  if (ssl_ && SSL_has_pending(ssl_.get()) == 1) co_return boost::system::error_code{};
+  if (has_buffered_input()) co_return boost::system::error_code{};
   auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kNoThrow);
   co_return ec;
 }
@@ -137,14 +163,10 @@ asio::awaitable<ClientStream::Result> ClientStream::read_some(asio::mutable_buff
     co_return Result{ec, n};
   }
   for (;;) {
-    ERR_clear_error();
-    std::size_t n = 0;
-    const int ret = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n);
-    if (ret == 1) co_return Result{boost::system::error_code{}, n};
-    boost::system::error_code ec;
-    const Want want = classify(ret, ec);
-    if (want == Want::failed) co_return Result{ec, 0};
-    const auto waited = co_await wait_for(want);
+    const Step step = try_read(buffer);
+    if (step.want == Want::done) co_return Result{boost::system::error_code{}, step.n};
+    if (step.want == Want::failed) co_return Result{step.ec, 0};
+    const auto waited = co_await wait_for(step.want);
     if (waited) co_return Result{waited, 0};
   }
 }
@@ -157,18 +179,14 @@ asio::awaitable<ClientStream::Result> ClientStream::write_all(asio::const_buffer
   const auto* data = static_cast<const char*>(buffer.data());
   std::size_t done = 0;
   while (done < buffer.size()) {
-    ERR_clear_error();
-    std::size_t n = 0;
     // A retry after WANT_WRITE repeats the same arguments, as OpenSSL requires.
-    const int ret = SSL_write_ex(ssl_.get(), data + done, buffer.size() - done, &n);
-    if (ret == 1) {
-      done += n;
+    const Step step = try_write(asio::buffer(data + done, buffer.size() - done));
+    if (step.want == Want::done) {
+      done += step.n;
       continue;
     }
-    boost::system::error_code ec;
-    const Want want = classify(ret, ec);
-    if (want == Want::failed) co_return Result{ec, done};
-    const auto waited = co_await wait_for(want);
+    if (step.want == Want::failed) co_return Result{step.ec, done};
+    const auto waited = co_await wait_for(step.want);
     if (waited) co_return Result{waited, done};
   }
   co_return Result{boost::system::error_code{}, done};
@@ -177,14 +195,9 @@ asio::awaitable<ClientStream::Result> ClientStream::write_all(asio::const_buffer
 asio::awaitable<void> ClientStream::shutdown_send() {
   if (ssl_ && SSL_is_init_finished(ssl_.get())) {
     for (int attempt = 0; attempt < kShutdownAttempts; ++attempt) {
-      ERR_clear_error();
-      // 0: our close_notify is sent (the client's may follow); 1: both are done.
-      const int ret = SSL_shutdown(ssl_.get());
-      if (ret >= 0) break;
-      boost::system::error_code ec;
-      const Want want = classify(ret, ec);
-      if (want == Want::failed) break;
-      const auto waited = co_await wait_for(want);
+      const Step step = try_shutdown();
+      if (step.want == Want::done || step.want == Want::failed) break;
+      const auto waited = co_await wait_for(step.want);
       if (waited) break;
     }
   }

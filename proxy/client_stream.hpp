@@ -49,11 +49,29 @@ class ClientStream {
   void cancel() noexcept;
   void close() noexcept;
 
+  // TLS only, for relays driven by completion handlers: one non-blocking attempt each. `want`
+  // says what the socket must become before the same call is repeated (with the same arguments
+  // for a write); done means `n` bytes moved (or the close_notify went out); failed carries
+  // `ec`, eof when the client finished sending.
+  enum class Want { done, read, write, failed };
+  struct Step {
+    Want want = Want::done;
+    boost::system::error_code ec;
+    std::size_t n = 0;
+  };
+  Step try_read(boost::asio::mutable_buffer buffer);
+  Step try_write(boost::asio::const_buffer buffer);
+  Step try_shutdown();
+  // close_notify is one small record; a client that will not take it within a few tries of
+  // writability is dropped by the session deadline anyway.
+  static constexpr int kShutdownAttempts = 4;
+  // Decrypted bytes are waiting: a read makes progress without the socket being readable.
+  bool has_buffered_input() const noexcept;
+
  private:
   struct SslFree {
     void operator()(SSL* s) const noexcept { SSL_free(s); }
   };
-  enum class Want { done, read, write, failed };
   // Turns the result of an SSL_* call into what to wait for; sets `ec` when it failed.
   Want classify(int ret, boost::system::error_code& ec);
   boost::asio::awaitable<boost::system::error_code> wait_for(Want want);

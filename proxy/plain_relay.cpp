@@ -52,6 +52,7 @@ class Job : public std::enable_shared_from_this<Job> {
 
   // Waits holding nothing: this is where an idle tunnel spends its life.
   void wait_readable(Direction& d) {
+    if (state_.cancelled) return fail(d, asio::error::operation_aborted, d.from_is_client);
     d.from->async_wait(tcp::socket::wait_read,
                        [self = shared_from_this(), &d](const boost::system::error_code& ec) {
                          self->on_readable(d, ec);
@@ -103,6 +104,7 @@ class Job : public std::enable_shared_from_this<Job> {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) {  // the receiver's socket buffer is full
+        if (state_.cancelled) return fail(d, asio::error::operation_aborted, !d.from_is_client);
         d.to->async_wait(tcp::socket::wait_write,
                          [self = shared_from_this(), &d](const boost::system::error_code& ec) {
                            if (ec) return self->fail(d, ec, !d.from_is_client);
@@ -133,6 +135,7 @@ class Job : public std::enable_shared_from_this<Job> {
       return fail(d, ec, d.from_is_client);
     }
     const auto n = static_cast<std::size_t>(got);
+    if (state_.cancelled) return fail(d, asio::error::operation_aborted, !d.from_is_client);
     asio::async_write(
         *d.to, asio::buffer(d.buffer->data(), n),
         [self = shared_from_this(), &d](const boost::system::error_code& wec, std::size_t written) {

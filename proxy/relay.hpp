@@ -26,6 +26,10 @@ struct RelayState {
   std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
   Reason end = Reason::closed;  // first failure seen, or closed (a reset counts as closed)
   std::string note;             // how it ended, when not by FIN both ways
+  // Set with the sockets' cancel() (deadline, server stop). cancel() only ends operations
+  // already pending, so a relay handler that completed just before it checks this instead of
+  // starting a new wait that nothing would end.
+  bool cancelled = false;
 };
 
 // Records how a direction failed, once: a reset is how many clients (curl, browsers) end a

@@ -28,6 +28,7 @@
 #include "proxy/relay.hpp"
 #include "proxy/request_head_parser.hpp"
 #include "proxy/responses.hpp"
+#include "proxy/tls_relay.hpp"
 
 namespace fqdngate {
 
@@ -93,6 +94,7 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
   }
 
   void cancel_io() {
+    relay.cancelled = true;
     boost::system::error_code ignored;
     client.cancel();
     upstream.cancel(ignored);
@@ -614,24 +616,16 @@ class Session {
     }
     t_->relay.last_activity = Clock::now();
     t_->set_deadline(Phase::relay, limits_.idle_timeout);
-    if (!t_->client.is_tls()) {
-      // The session's coroutine frames end here; the callback-driven relay keeps only the
-      // tunnel, so a long idle tunnel costs little memory. It writes the close line.
-      handed_off_ = true;
-      auto tunnel = t_;
-      start_plain_relay(t_->client.socket(), t_->upstream, t_->relay, t_->worker.relay, nullptr,
-                        [tunnel] { finish_relayed(*tunnel); });
-      co_return;
-    }
-    auto both_ways = relay(t_->client, t_->upstream, t_->relay, t_->worker.relay);
-    co_await std::move(both_ways);
-    if (t_->stopping) {
-      outcome_.reason = Reason::shutdown;
-    } else if (t_->expired) {
-      outcome_.reason = Reason::idle_timeout;
+    // The session's coroutine frames end here; the callback-driven relay keeps only the
+    // tunnel, so a long idle tunnel costs little memory. It writes the close line.
+    handed_off_ = true;
+    auto tunnel = t_;
+    auto on_done = [tunnel] { finish_relayed(*tunnel); };
+    if (t_->client.is_tls()) {
+      start_tls_relay(t_->client, t_->upstream, t_->relay, t_->worker.relay, on_done);
     } else {
-      outcome_.reason = t_->relay.end;
-      outcome_.detail = t_->relay.note;
+      start_plain_relay(t_->client.socket(), t_->upstream, t_->relay, t_->worker.relay, nullptr,
+                        on_done);
     }
   }
 

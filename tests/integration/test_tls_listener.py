@@ -8,6 +8,7 @@ import re
 import socket
 import ssl
 import subprocess
+import time
 import unittest
 
 from harness import clients, credentials, env, pki
@@ -389,6 +390,83 @@ def read_until_closed_tls(sock, timeout=clients.IO_TIMEOUT):
         return clients.read_until_closed(sock, timeout)
     except ssl.SSLError:
         return b""
+
+
+class TlsListenerIdleTimeout(TlsListenerCase):
+    """limits.idle_timeout_s ends a silent tunnel through a TLS listener too, and traffic keeps
+    it open: the TLS relay is driven by the same deadline as the plain one."""
+
+    listener_count = 1
+
+    @classmethod
+    def start_servers(cls):
+        cls.counter = cls.start_origin(TcpCountOrigin())
+
+    @classmethod
+    def policy(cls):
+        return f"""\
+listen:
+  - address: 127.0.0.1:0
+    tls:
+      cert: {cls.pki.server_cert}
+      key: {cls.pki.server_key}
+prefect:
+  cloud: false
+allow:
+  - host: {PLAIN_HOST}
+    ports: [{cls.counter.port}]
+    private: true
+    tls: optional
+dns:
+  hosts:
+    {PLAIN_HOST}: 127.0.0.1
+limits:
+  idle_timeout_s: 1
+"""
+
+    def setUp(self):
+        self.since = self.proxy.audit_mark()
+        # The proxy ends an idle tunnel by closing the socket, without a close_notify.
+        self.ctx = client_context(self.pki)
+        self.ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+
+    def test_silent_tunnel_is_closed_after_the_idle_timeout(self):
+        sock, client, answer = connect_over_tls(self.port, self.ctx, f"{PLAIN_HOST}:{self.counter.port}")
+        with sock:
+            self.assertEqual(answer.head, clients.CONNECTION_ESTABLISHED)
+            sock.sendall(b"hello")
+            started = time.monotonic()
+            rest = clients.read_until_closed(sock, timeout=10)
+            elapsed = time.monotonic() - started
+        self.assertEqual(answer.rest + rest, b"")
+        self.assertGreaterEqual(elapsed, 0.9)
+        self.assertLess(elapsed, 5)
+        close = self.closeRecordOf(self.since, None, client=client)
+        self.assertEqual((close["status"], close["reason"]), (200, "idle_timeout"))
+        self.assertEqual(close["bytes_up"], 5)
+
+    def test_traffic_keeps_a_tunnel_open_past_the_idle_timeout(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=clients.IO_TIMEOUT)
+        client = "%s:%d" % sock.getsockname()[:2]
+        stream = ProxyTLSStream(self.ctx, server_side=False, server_hostname="127.0.0.1")
+        stream.attach(sock)
+        try:
+            stream.handshake()
+            target = f"{PLAIN_HOST}:{self.counter.port}"
+            stream.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+            head, rest = stream.read_head()
+            self.assertEqual(head, clients.CONNECTION_ESTABLISHED)
+            # One byte every 0.3 s for 2.4 s: never 1 s of silence, so the tunnel must survive.
+            for _ in range(8):
+                stream.sendall(b"x")
+                time.sleep(0.3)
+            stream.shutdown_send()  # close_notify: the origin answers after its EOF
+            reply = rest + stream.read_until_closed(timeout=15)
+        finally:
+            sock.close()
+        self.assertEqual(reply, b"8\n")
+        close = self.closeRecordOf(self.since, None, client=client)
+        self.assertEqual((close["reason"], close["bytes_up"]), ("closed", 8))
 
 
 class CheckTlsListener(unittest.TestCase):

@@ -175,3 +175,28 @@ TEST_CASE("a busy tunnel allocates nothing per relayed chunk", "[relay][alloc]")
   CHECK(state.bytes_up == 272 * kBlock);  // counted once the relay has finished
 }
 #endif
+
+TEST_CASE("a relay of a tunnel already cancelled ends at once, on idle sockets", "[relay]") {
+  // cancel() ends only the waits already pending: a relay that would start a new one after the
+  // tunnel's deadline or a server stop must end instead, or nothing would ever end it.
+  const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
+  INFO((mode == RelayMode::splice ? "splice" : "buffered"));
+  RelayResources resources;
+  resources.mode = mode;
+  asio::io_context test_io;
+  asio::io_context relay_io(1);
+  auto client = connected_pair(test_io, relay_io);
+  auto upstream = connected_pair(test_io, relay_io);
+
+  RelayState state;
+  state.cancelled = true;
+  bool finished = false;
+  auto task = relay(client.far, upstream.far, state, resources);
+  asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr) { finished = true; });
+  // Both peers stay silent: only the cancelled flag can end the relay.
+  relay_io.run_for(std::chrono::seconds(5));
+  CHECK(finished);
+  CHECK(state.end == Reason::closed);  // a cancel is not a failure of either side
+  CHECK(state.note.empty());
+  CHECK(state.bytes_up + state.bytes_down == 0);
+}

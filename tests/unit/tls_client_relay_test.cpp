@@ -173,3 +173,45 @@ TEST_CASE("TLS client side: a client that is not speaking TLS fails the handshak
   // OpenSSL recognises a proxy request sent in clear to a TLS port.
   CHECK(done.get() == "https proxy request");
 }
+
+TEST_CASE("TLS client side: a relay of a tunnel already cancelled ends at once", "[relay][tls]") {
+  // As for plain tunnels: after the deadline or a server stop, no new wait may start.
+  asio::io_context test_io;
+  asio::io_context relay_io(1);
+  auto client = connected_pair(test_io, relay_io);
+  auto upstream = connected_pair(test_io, relay_io);
+  const auto ctx = server_context();
+  ClientStream stream(std::move(client.far), ctx.get());
+
+  RelayState state;
+  RelayResources resources;
+  std::promise<std::string> finished;
+  auto done = finished.get_future();
+  auto task = [&]() -> asio::awaitable<void> {
+    auto shake = stream.handshake();
+    const auto ec = co_await std::move(shake);
+    if (ec) {
+      finished.set_value("handshake: " + stream.error_text());
+      co_return;
+    }
+    state.cancelled = true;  // what the session's cancel_io() sets
+    auto both_ways = relay(stream, upstream.far, state, resources);
+    co_await std::move(both_ways);
+    finished.set_value("relayed");
+  };
+  asio::co_spawn(relay_io, task(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  std::thread runner([&] { relay_io.run_for(std::chrono::seconds(10)); });
+
+  TlsClient tls(client.near);
+  REQUIRE(tls.connect());
+  // The client stays silent after its handshake: only the flag can end the relay.
+  const bool ended = done.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  relay_io.stop();
+  runner.join();
+  REQUIRE(ended);
+  CHECK(done.get() == "relayed");
+  CHECK(state.end == Reason::closed);
+  CHECK(state.bytes_up + state.bytes_down == 0);
+}
