@@ -17,25 +17,11 @@ build=$1
 tunnels=${2:-1000}
 fqdngate=$build/fqdngate/fqdngate
 origin=$build/loadgen/origin
-for b in "$fqdngate" "$origin"; do
-  [[ -x $b ]] || { echo "idle-tls.sh: missing $b" >&2; exit 2; }
-done
-ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+. "$repo/bench/script-setup.sh"
+require_executables idle-tls.sh "$fqdngate" "$origin"
 "$repo/certs/make-test-pki.sh" "$work/pki" fqdngate.bench.test > /dev/null
-"$origin" --echo 127.0.0.1:0 > "$work/origin.json" 2> "$work/origin.err" &
-pids+=($!)
-for _ in $(seq 50); do [[ -s $work/origin.json ]] && break; sleep 0.1; done
-echo_port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['echo'])" \
-  "$work/origin.json")
+start_origin "$origin" echo
+echo_port=$(origin_port echo)
 
 cat > "$work/policy.yaml" <<EOF
 listen:

@@ -20,24 +20,10 @@ seconds=${5:-3}
 clients=${6:-64}
 loadgen=$build/loadgen/loadgen
 origin=$build/loadgen/origin
-for b in "$loadgen" "$origin" "${binary[a]}" "${binary[b]}"; do
-  [[ -x $b ]] || { echo "setup-ab.sh: missing $b" >&2; exit 2; }
-done
-ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$origin" --echo 127.0.0.1:0 > "$work/origin.json" 2> "$work/origin.err" &
-pids+=($!)
-for _ in $(seq 50); do [[ -s $work/origin.json ]] && break; sleep 0.1; done
-echo_port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['echo'])" \
-  "$work/origin.json")
+. "$repo/bench/script-setup.sh"
+require_executables setup-ab.sh "$loadgen" "$origin" "${binary[a]}" "${binary[b]}"
+start_origin "$origin" echo
+echo_port=$(origin_port echo)
 
 declare -A address pid
 names=(a b)

@@ -14,23 +14,11 @@ rounds=${3:-2}
 fqdngate=$build/fqdngate/fqdngate
 loadgen=$build/loadgen/loadgen
 origin=$build/loadgen/origin
-for b in "$fqdngate" "$loadgen" "$origin"; do
-  [[ -x $b ]] || { echo "missing $b: run bench/compare.sh --build-dir $build first" >&2; exit 2; }
-done
-ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$origin" --echo 127.0.0.1:0 --sink 127.0.0.1:0 --source 127.0.0.1:0 > "$work/origin.json" &
-pids+=($!)
-for _ in $(seq 50); do [[ -s $work/origin.json ]] && break; sleep 0.1; done
-port() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$work/origin.json" "$1"; }
-echo_port=$(port echo) sink_port=$(port sink) source_port=$(port source)
+. "$repo/bench/script-setup.sh"
+require_executables "splice-vs-copy.sh (run bench/compare.sh --build-dir $build first)" \
+  "$fqdngate" "$loadgen" "$origin"
+start_origin "$origin" echo sink source
+echo_port=$(origin_port echo) sink_port=$(origin_port sink) source_port=$(origin_port source)
 
 declare -A proxy pid
 for mode in splice buffered; do

@@ -53,6 +53,24 @@ class TlsListenerCase(ListenerTestCase):
         self.assertIs(payload["healthy"], True)
         self.assertEqual(payload["host"], self.target())
 
+    def stream_tunnel(self, port, ctx, target):
+        """CONNECT through a TLS listener on a ProxyTLSStream, whose close_notify can be sent
+        while reading goes on: (socket, stream, client "ip:port", bytes after the 200). The
+        caller closes the socket."""
+        sock = socket.create_connection(("127.0.0.1", port), timeout=clients.IO_TIMEOUT)
+        client = "%s:%d" % sock.getsockname()[:2]
+        stream = ProxyTLSStream(ctx, server_side=False, server_hostname="127.0.0.1")
+        stream.attach(sock)
+        try:
+            stream.handshake()
+            stream.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+            head, rest = stream.read_head()
+            self.assertEqual(head, clients.CONNECTION_ESTABLISHED)
+        except BaseException:
+            sock.close()
+            raise
+        return sock, stream, client, rest
+
     def assertOriginConnected(self):
         """The proxy connects upstream before its 200: after a tunnel that carried nothing, wait
         until the origin counted that connection, so it is not taken for one of the next test's."""
@@ -220,18 +238,10 @@ dns:
     def test_half_close_propagates_both_ways_through_tls_listener(self):
         payload = os.urandom(200_000)
         before = self.counter.bytes_received
-        sock = socket.create_connection(("127.0.0.1", self.tls_port), timeout=clients.IO_TIMEOUT)
-        client = "%s:%d" % sock.getsockname()[:2]
-        stream = ProxyTLSStream(
-            client_context(self.pki), server_side=False, server_hostname="127.0.0.1"
+        sock, stream, client, rest = self.stream_tunnel(
+            self.tls_port, client_context(self.pki), f"{PLAIN_HOST}:{self.counter.port}"
         )
-        stream.attach(sock)
         try:
-            stream.handshake()
-            target = f"{PLAIN_HOST}:{self.counter.port}"
-            stream.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-            head, rest = stream.read_head()
-            self.assertEqual(head, clients.CONNECTION_ESTABLISHED)
             stream.sendall(payload)
             # The origin answers only after its EOF: our close_notify must become a FIN upstream
             # while the way back stays open, and the origin's close must come back.
@@ -446,16 +456,10 @@ limits:
         self.assertEqual(close["bytes_up"], 5)
 
     def test_traffic_keeps_a_tunnel_open_past_the_idle_timeout(self):
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=clients.IO_TIMEOUT)
-        client = "%s:%d" % sock.getsockname()[:2]
-        stream = ProxyTLSStream(self.ctx, server_side=False, server_hostname="127.0.0.1")
-        stream.attach(sock)
+        sock, stream, client, rest = self.stream_tunnel(
+            self.port, self.ctx, f"{PLAIN_HOST}:{self.counter.port}"
+        )
         try:
-            stream.handshake()
-            target = f"{PLAIN_HOST}:{self.counter.port}"
-            stream.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-            head, rest = stream.read_head()
-            self.assertEqual(head, clients.CONNECTION_ESTABLISHED)
             # One byte every 0.3 s for 2.4 s: never 1 s of silence, so the tunnel must survive.
             for _ in range(8):
                 stream.sendall(b"x")

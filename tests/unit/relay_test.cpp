@@ -52,21 +52,36 @@ thread_local bool t_count_allocations = false;
 }
 #endif
 
+namespace {
+
+// A tunnel's two connections on loopback: the relay gets the far ends, on an io_context of its
+// own; the test drives the near ends. The pools are declared first, so they outlive the relay's
+// handlers.
+struct Rig {
+  explicit Rig(RelayMode mode = RelayMode::splice) { resources.mode = mode; }
+  RelayResources resources;
+  asio::io_context test_io;
+  asio::io_context relay_io{1};
+  fqdngate::test::Pair client = connected_pair(test_io, relay_io);
+  fqdngate::test::Pair upstream = connected_pair(test_io, relay_io);
+  RelayState state;
+
+  asio::awaitable<void> relay() {
+    return fqdngate::relay(client.far, upstream.far, state, resources);
+  }
+};
+
+}  // namespace
+
 TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   // Both paths: splice through pooled pipes, and the buffered fallback.
   const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
   INFO((mode == RelayMode::splice ? "splice" : "buffered"));
-  RelayResources resources;
-  resources.mode = mode;
-  asio::io_context test_io;
-  asio::io_context relay_io(1);
-  auto client = connected_pair(test_io, relay_io);
-  auto upstream = connected_pair(test_io, relay_io);
-
-  RelayState state;
+  Rig rig(mode);
+  auto& [resources, test_io, relay_io, client, upstream, state] = rig;
   std::promise<void> finished;
   auto done = finished.get_future();
-  auto task = relay(client.far, upstream.far, state, resources);
+  auto task = rig.relay();
   asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr e) {
     if (e)
       finished.set_exception(e);
@@ -109,16 +124,11 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
 }
 
 TEST_CASE("a reset on one side ends both directions and is noted", "[relay]") {
-  RelayResources resources;
-  asio::io_context test_io;
-  asio::io_context relay_io(1);
-  auto client = connected_pair(test_io, relay_io);
-  auto upstream = connected_pair(test_io, relay_io);
-
-  RelayState state;
+  Rig rig;
+  auto& [resources, test_io, relay_io, client, upstream, state] = rig;
   std::promise<void> finished;
   auto done = finished.get_future();
-  auto task = relay(client.far, upstream.far, state, resources);
+  auto task = rig.relay();
   asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr) { finished.set_value(); });
   std::thread runner([&] { relay_io.run(); });
 
@@ -137,14 +147,9 @@ TEST_CASE("a reset on one side ends both directions and is noted", "[relay]") {
 TEST_CASE("a busy tunnel allocates nothing per relayed chunk", "[relay][alloc]") {
   const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
   INFO((mode == RelayMode::splice ? "splice" : "buffered"));
-  RelayResources resources;
-  resources.mode = mode;
-  asio::io_context test_io;
-  asio::io_context relay_io(1);
-  auto client = connected_pair(test_io, relay_io);
-  auto upstream = connected_pair(test_io, relay_io);
-  RelayState state;
-  auto task = relay(client.far, upstream.far, state, resources);
+  Rig rig(mode);
+  auto& [resources, test_io, relay_io, client, upstream, state] = rig;
+  auto task = rig.relay();
   asio::co_spawn(relay_io, std::move(task), asio::detached);
   asio::post(relay_io, [] { t_count_allocations = true; });
   std::thread runner([&] { relay_io.run(); });
@@ -181,17 +186,11 @@ TEST_CASE("a relay of a tunnel already cancelled ends at once, on idle sockets",
   // tunnel's deadline or a server stop must end instead, or nothing would ever end it.
   const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
   INFO((mode == RelayMode::splice ? "splice" : "buffered"));
-  RelayResources resources;
-  resources.mode = mode;
-  asio::io_context test_io;
-  asio::io_context relay_io(1);
-  auto client = connected_pair(test_io, relay_io);
-  auto upstream = connected_pair(test_io, relay_io);
-
-  RelayState state;
+  Rig rig(mode);
+  auto& [resources, test_io, relay_io, client, upstream, state] = rig;
   state.cancelled = true;
   bool finished = false;
-  auto task = relay(client.far, upstream.far, state, resources);
+  auto task = rig.relay();
   asio::co_spawn(relay_io, std::move(task), [&](std::exception_ptr) { finished = true; });
   // Both peers stay silent: only the cancelled flag can end the relay.
   relay_io.run_for(std::chrono::seconds(5));

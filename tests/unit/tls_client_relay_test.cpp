@@ -88,35 +88,59 @@ struct TlsClient {
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl;
 };
 
-}  // namespace
-
-TEST_CASE("TLS client side: 1 MiB each way and half-close as close_notify", "[relay][tls]") {
+// A tunnel from a TLS client on loopback: the relay side (a ClientStream on an io_context of its
+// own) shakes hands and then relays to the upstream pair's far end; the test drives client.near
+// with TlsClient, and upstream.near. `done` says how the relay side ended.
+struct TlsRig {
+  RelayResources resources;  // first: it outlives the relay's handlers
   asio::io_context test_io;
-  asio::io_context relay_io(1);
-  auto client = connected_pair(test_io, relay_io);
-  auto upstream = connected_pair(test_io, relay_io);
-  const auto ctx = server_context();
-  ClientStream stream(std::move(client.far), ctx.get());
-
+  asio::io_context relay_io{1};
+  fqdngate::test::Pair client = connected_pair(test_io, relay_io);
+  fqdngate::test::Pair upstream = connected_pair(test_io, relay_io);
+  std::shared_ptr<SSL_CTX> ctx = server_context();
+  ClientStream stream{std::move(client.far), ctx.get()};
   RelayState state;
-  RelayResources resources;
   std::promise<std::string> finished;
-  auto done = finished.get_future();
-  auto task = [&]() -> asio::awaitable<void> {
+  std::future<std::string> done = finished.get_future();
+
+  // What the test body works with, by name.
+  struct Parts {
+    fqdngate::test::Pair& client;
+    fqdngate::test::Pair& upstream;
+    RelayState& state;
+    std::future<std::string>& done;
+  };
+  Parts parts() { return {client, upstream, state, done}; }
+
+  // `cancelled`: the relay starts as after the session's cancel_io().
+  void start(bool cancelled) {
+    auto task = handshake_then_relay(cancelled);
+    asio::co_spawn(relay_io, std::move(task), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+
+  asio::awaitable<void> handshake_then_relay(bool cancelled) {
     auto shake = stream.handshake();
     const auto ec = co_await std::move(shake);
     if (ec) {
       finished.set_value("handshake: " + stream.error_text());
       co_return;
     }
+    state.cancelled = cancelled;
     auto both_ways = relay(stream, upstream.far, state, resources);
     co_await std::move(both_ways);
     finished.set_value("relayed");
-  };
-  asio::co_spawn(relay_io, task(), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  std::thread runner([&] { relay_io.run(); });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("TLS client side: 1 MiB each way and half-close as close_notify", "[relay][tls]") {
+  TlsRig rig;
+  auto [client, upstream, state, done] = rig.parts();
+  rig.start(false);
+  std::thread runner([&] { rig.relay_io.run(); });
 
   TlsClient tls(client.near);
   REQUIRE(tls.connect());
@@ -176,39 +200,16 @@ TEST_CASE("TLS client side: a client that is not speaking TLS fails the handshak
 
 TEST_CASE("TLS client side: a relay of a tunnel already cancelled ends at once", "[relay][tls]") {
   // As for plain tunnels: after the deadline or a server stop, no new wait may start.
-  asio::io_context test_io;
-  asio::io_context relay_io(1);
-  auto client = connected_pair(test_io, relay_io);
-  auto upstream = connected_pair(test_io, relay_io);
-  const auto ctx = server_context();
-  ClientStream stream(std::move(client.far), ctx.get());
-
-  RelayState state;
-  RelayResources resources;
-  std::promise<std::string> finished;
-  auto done = finished.get_future();
-  auto task = [&]() -> asio::awaitable<void> {
-    auto shake = stream.handshake();
-    const auto ec = co_await std::move(shake);
-    if (ec) {
-      finished.set_value("handshake: " + stream.error_text());
-      co_return;
-    }
-    state.cancelled = true;  // what the session's cancel_io() sets
-    auto both_ways = relay(stream, upstream.far, state, resources);
-    co_await std::move(both_ways);
-    finished.set_value("relayed");
-  };
-  asio::co_spawn(relay_io, task(), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  std::thread runner([&] { relay_io.run_for(std::chrono::seconds(10)); });
+  TlsRig rig;
+  auto [client, upstream, state, done] = rig.parts();
+  rig.start(true);
+  std::thread runner([&] { rig.relay_io.run_for(std::chrono::seconds(10)); });
 
   TlsClient tls(client.near);
   REQUIRE(tls.connect());
   // The client stays silent after its handshake: only the flag can end the relay.
   const bool ended = done.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
-  relay_io.stop();
+  rig.relay_io.stop();
   runner.join();
   REQUIRE(ended);
   CHECK(done.get() == "relayed");
