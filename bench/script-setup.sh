@@ -1,4 +1,4 @@
-# Sourced by the side-by-side bench scripts (setup-ab.sh, idle-tls.sh, splice-vs-copy.sh): the
+# Sourced by the side-by-side bench scripts (ab.sh, idle-tls.sh, splice-vs-copy.sh): the
 # descriptor limit, a scratch directory and the processes started in it, all gone on exit, and
 # the local origin.
 #

@@ -15,8 +15,10 @@ using asio::ip::tcp;
 
 namespace {
 
-// One pipe's default capacity: a splice never moves more than the pipe can hold.
-constexpr std::size_t kSpliceChunk = 64 * 1024;
+// A direction that keeps filling its pipe (or buffer) goes on reading without waiting for the
+// next readiness event, which would cost an epoll_ctl and an epoll_wait per chunk; after this
+// many bytes it waits anyway, so one busy tunnel cannot hold up the others on its worker.
+constexpr std::size_t kBytesPerWake = 1 << 20;
 
 boost::system::error_code errno_code() {
   return boost::system::error_code(errno, boost::system::system_category());
@@ -47,6 +49,8 @@ class Job : public std::enable_shared_from_this<Job> {
     std::optional<PipePool::Lease> pipe;  // held only while bytes are in it
     std::size_t in_pipe = 0;
     std::optional<BufferPool::Lease> buffer;  // held only while a write is in flight
+    std::size_t this_wake = 0;                // bytes read since the last readiness event
+    bool filled = false;  // the last read took all the pipe or buffer could hold
     bool done = false;
   };
 
@@ -62,7 +66,12 @@ class Job : public std::enable_shared_from_this<Job> {
   void on_readable(Direction& d, const boost::system::error_code& ec) {
     if (ec) return fail(d, ec, d.from_is_client);
     state_.last_activity = std::chrono::steady_clock::now();
-    if (resources_.mode == RelayMode::splice) {
+    d.this_wake = 0;
+    read_more(d);
+  }
+
+  void read_more(Direction& d) {
+    if (resources_.mode == RelayMode::splice && !d.pipe) {
       if (auto lease = resources_.pipes.take()) d.pipe.emplace(std::move(*lease));
     }
     if (d.pipe) {
@@ -72,11 +81,19 @@ class Job : public std::enable_shared_from_this<Job> {
     }
   }
 
+  // After a chunk went out: read on at once while the source kept up, else wait holding nothing.
+  void next_read(Direction& d) {
+    if (d.filled && d.this_wake < kBytesPerWake) return read_more(d);
+    d.pipe.reset();
+    wait_readable(d);
+  }
+
   void splice_in(Direction& d) {
+    const std::size_t capacity = d.pipe->pipe().capacity;
     ssize_t n = 0;
     do {
-      n = ::splice(d.from->native_handle(), nullptr, d.pipe->pipe().write_end, nullptr,
-                   kSpliceChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      n = ::splice(d.from->native_handle(), nullptr, d.pipe->pipe().write_end, nullptr, capacity,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     } while (n < 0 && errno == EINTR);
     if (n == 0) {
       d.pipe.reset();
@@ -90,6 +107,8 @@ class Job : public std::enable_shared_from_this<Job> {
     }
     d.pipe->set_dirty(true);
     d.in_pipe = static_cast<std::size_t>(n);
+    d.this_wake += d.in_pipe;
+    d.filled = d.in_pipe == capacity;
     drain(d);
   }
 
@@ -115,8 +134,7 @@ class Job : public std::enable_shared_from_this<Job> {
       return fail(d, n == 0 ? asio::error::broken_pipe : errno_code(), !d.from_is_client);
     }
     d.pipe->set_dirty(false);
-    d.pipe.reset();
-    wait_readable(d);
+    next_read(d);
   }
 
   // The fallback: through a pooled buffer.
@@ -135,6 +153,8 @@ class Job : public std::enable_shared_from_this<Job> {
       return fail(d, ec, d.from_is_client);
     }
     const auto n = static_cast<std::size_t>(got);
+    d.this_wake += n;
+    d.filled = n == BufferPool::kBufferSize;
     if (state_.cancelled) return fail(d, asio::error::operation_aborted, !d.from_is_client);
     asio::async_write(
         *d.to, asio::buffer(d.buffer->data(), n),
@@ -142,7 +162,7 @@ class Job : public std::enable_shared_from_this<Job> {
           *d.counter += written;
           d.buffer.reset();
           if (wec) return self->fail(d, wec, !d.from_is_client);
-          self->wait_readable(d);
+          self->next_read(d);
         });
   }
 

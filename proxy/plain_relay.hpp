@@ -7,6 +7,8 @@
 // internal mode: synchronous Asio calls on them keep blocking semantics). Data moves with
 // splice(2) through a pipe borrowed from `resources` only while bytes are in flight, or through
 // a borrowed buffer (RelayMode::buffered, or no pipe available); nothing is allocated per chunk.
+// A direction whose reads keep filling the pipe or buffer reads on without waiting for the next
+// readiness event, up to 1 MiB per event, then waits like any other.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>

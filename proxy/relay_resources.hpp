@@ -3,7 +3,9 @@
 // Contract: used only from the worker's thread. A lease returns its buffer or pipe to the pool
 // when it goes out of scope; a pipe that may still hold bytes (the transfer failed half-way) is
 // closed instead of reused. Pools keep at most `keep` idle items; beyond that they free them, so a
-// burst does not pin its peak memory or descriptors.
+// burst does not pin its peak memory or descriptors. New pipes are grown to kLargePipeBytes while
+// the pool's grown pipes (idle or leased) stay within its budget; the others keep the kernel's
+// default capacity. Pipe::capacity says which a lease got.
 #pragma once
 
 #include <cstddef>
@@ -48,11 +50,22 @@ class BufferPool {
 struct Pipe {
   int read_end = -1;
   int write_end = -1;
+  std::size_t capacity = 0;  // bytes it holds: the most one splice into it can move
 };
 
 class PipePool {
  public:
-  explicit PipePool(std::size_t keep) : keep_(keep) {}
+  // One splice moves at most a pipe's capacity, so a bulk transfer through the kernel's default
+  // 64 KiB pipe makes 16 times the system calls of one through 1 MiB (bench/RESULTS.md). The
+  // kernel charges capacity, not content, to a per-user soft limit (fs.pipe-user-pages-soft,
+  // 64 MiB by default) and gives a user over it 8 KiB pipes from then on, so grown pipes are
+  // rationed per pool rather than made for every tunnel.
+  static constexpr std::size_t kLargePipeBytes = 1 << 20;
+  // What all workers' pools may hold in grown pipes together: a quarter of that soft limit.
+  static constexpr std::size_t kProcessLargeBudget = 16 << 20;
+
+  explicit PipePool(std::size_t keep, std::size_t large_budget = kProcessLargeBudget)
+      : keep_(keep), large_budget_(large_budget) {}
   ~PipePool();
   PipePool(const PipePool&) = delete;
   PipePool& operator=(const PipePool&) = delete;
@@ -78,10 +91,16 @@ class PipePool {
   // nullopt when no pipe can be made (out of descriptors): the caller copies through a buffer.
   std::optional<Lease> take();
   std::size_t idle() const noexcept { return idle_.size(); }
+  // Bytes of grown pipes alive (idle or leased), never more than the budget.
+  std::size_t large_bytes() const noexcept { return large_bytes_; }
+  void set_large_budget(std::size_t bytes) noexcept { large_budget_ = bytes; }
 
  private:
   void give(Pipe pipe, bool dirty);
+  void close(Pipe pipe) noexcept;
   std::size_t keep_;
+  std::size_t large_budget_;
+  std::size_t large_bytes_ = 0;
   std::vector<Pipe> idle_;
 };
 

@@ -44,6 +44,7 @@ struct Worker {
         limiter(limiter_),
         resolver(io, policy->settings().dns, policy->settings().limits.dns_timeout) {
     relay.mode = policy->settings().relay_splice ? RelayMode::splice : RelayMode::buffered;
+    relay.pipes.set_large_budget(PipePool::kProcessLargeBudget / count);
     if (checks != nullptr && policy->settings().auth) {
       auth = std::make_unique<Authenticator>(policy->settings().auth->credentials, *checks);
     }

@@ -73,12 +73,23 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
-  // Both paths: splice through pooled pipes, and the buffered fallback.
-  const auto mode = GENERATE(RelayMode::splice, RelayMode::buffered);
-  INFO((mode == RelayMode::splice ? "splice" : "buffered"));
+TEST_CASE("relay carries 8 MiB each way and propagates half-close", "[relay]") {
+  // Every path: splice through grown pipes, through the kernel's default pipes (no budget left),
+  // and the buffered fallback. 8 MiB is many pipes or buffers full, so each direction also reads
+  // on without waiting, and waits again once it has read its share for one wake-up.
+  struct Path {
+    const char* name;
+    RelayMode mode;
+    std::size_t large_pipe_budget;
+  };
+  const auto path = GENERATE(Path{"splice, grown pipes", RelayMode::splice, 1 << 24},
+                             Path{"splice, default pipes", RelayMode::splice, 0},
+                             Path{"buffered", RelayMode::buffered, 0});
+  INFO(path.name);
+  const auto mode = path.mode;
   Rig rig(mode);
   auto& [resources, test_io, relay_io, client, upstream, state] = rig;
+  resources.pipes.set_large_budget(path.large_pipe_budget);
   std::promise<void> finished;
   auto done = finished.get_future();
   auto task = rig.relay();
@@ -90,8 +101,8 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   });
   std::thread runner([&] { relay_io.run(); });
 
-  const auto up = random_bytes(1 << 20, 1);
-  const auto down = random_bytes(1 << 20, 2);
+  const auto up = random_bytes(8 << 20, 1);
+  const auto down = random_bytes(8 << 20, 2);
 
   // The client sends everything and half-closes; the upstream must see all of it, then EOF,
   // while its own direction is still open.
@@ -103,7 +114,7 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   sender.join();
   CHECK(got_up == up);
 
-  // After the client's half-close the reverse direction still delivers 1 MiB.
+  // After the client's half-close the reverse direction still delivers all of its bytes.
   asio::write(upstream.near, asio::buffer(down));
   upstream.near.shutdown(tcp::socket::shutdown_send);
   const auto got_down = read_to_eof(client.near);
@@ -118,6 +129,7 @@ TEST_CASE("relay carries 1 MiB each way and propagates half-close", "[relay]") {
   // The tunnel is over: what it borrowed is back in the pools, ready for the next one.
   if (mode == RelayMode::splice) {
     CHECK(resources.pipes.idle() >= 1);
+    if (path.large_pipe_budget == 0) CHECK(resources.pipes.large_bytes() == 0);
   } else {
     CHECK(resources.buffers.idle() >= 1);
   }
