@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Macro benchmarks side by side: fqdngate, Squid, tinyproxy (CONNECT proxies with an allowlist
-# and access logging), HAProxy (plain TCP relay with splice: no CONNECT, no policy) and direct
-# to the origin (the machine's limit), in one run. Prints a table of absolute figures and one
-# of ratios. Debian 12; needs root for apt-get (the packages are installed when missing).
+# and access logging), HAProxy (plain TCP relay with splice: no CONNECT, no policy), direct to
+# the origin (the machine's limit) and direct-connect (the same origin answering the CONNECT
+# itself: the limit for any CONNECT proxy, one round trip above direct), in one run. Prints a
+# table of absolute figures and one of ratios. Debian 12; needs root for apt-get (the packages are installed when missing).
 #
 #   bench/compare.sh [--seconds S] [--idle-tunnels N] [--rounds R] [--only "fqdngate squid ..."]
 #                    [--build-dir DIR] [--out FILE] [--keep] [--no-install]
@@ -20,7 +21,7 @@ SECONDS_PER_STEP=4
 IDLE_TUNNELS=5000
 ROUNDS=1
 ROUND=1
-ONLY="fqdngate squid tinyproxy haproxy direct"
+ONLY="fqdngate squid tinyproxy haproxy direct direct-connect"
 BUILD_DIR="$REPO/build-bench"
 OUT=""
 KEEP=0
@@ -28,7 +29,7 @@ INSTALL=1
 TARGET_NAME=origin.bench.test
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-2}"
 }
 
@@ -166,26 +167,40 @@ fill() {  # fill TEMPLATE OUTPUT: replace the @...@ fields
     -e "s|@AUDIT_LOG@|$PDIR/audit.log|g" "$1" >"$2"
 }
 
+# origin_ports FILE: sets ECHO, SINK and SOURCE from the origin's JSON line (waits for it).
+origin_ports() {
+  local i line
+  for i in $(seq 1 50); do
+    [ -s "$1" ] && break
+    sleep 0.1
+  done
+  line=$(head -1 "$1")
+  ECHO=$(sed -n 's/.*"echo":\([0-9]*\).*/\1/p' <<<"$line")
+  SINK=$(sed -n 's/.*"sink":\([0-9]*\).*/\1/p' <<<"$line")
+  SOURCE=$(sed -n 's/.*"source":\([0-9]*\).*/\1/p' <<<"$line")
+  [ -n "$ECHO" ] && [ -n "$SINK" ] && [ -n "$SOURCE" ] || {
+    echo "compare.sh: origin did not start ($(cat "${1%.ports}.log"))" >&2
+    exit 1
+  }
+}
+
 start_origin() {
   "$ORIGIN" --echo 127.0.0.1:0 --sink 127.0.0.1:0 --source 127.0.0.1:0 \
     >"$WORK/origin.ports" 2>"$WORK/origin.log" &
   ORIGIN_PID=$!
   STARTED_PIDS+=("$ORIGIN_PID")
-  local i
-  for i in $(seq 1 50); do
-    [ -s "$WORK/origin.ports" ] && break
-    sleep 0.1
-  done
-  local line
-  line=$(head -1 "$WORK/origin.ports")
-  ECHO_PORT=$(sed -n 's/.*"echo":\([0-9]*\).*/\1/p' <<<"$line")
-  SINK_PORT=$(sed -n 's/.*"sink":\([0-9]*\).*/\1/p' <<<"$line")
-  SOURCE_PORT=$(sed -n 's/.*"source":\([0-9]*\).*/\1/p' <<<"$line")
-  [ -n "$ECHO_PORT" ] && [ -n "$SINK_PORT" ] && [ -n "$SOURCE_PORT" ] || {
-    echo "compare.sh: origin did not start" >&2
-    exit 1
-  }
+  origin_ports "$WORK/origin.ports"
+  ECHO_PORT=$ECHO SINK_PORT=$SINK SOURCE_PORT=$SOURCE
   log "origin: echo $ECHO_PORT, sink $SINK_PORT, source $SOURCE_PORT"
+  # The same origin answering the CONNECT itself, for direct-connect.
+  "$ORIGIN" --connect --echo 127.0.0.1:0 --sink 127.0.0.1:0 --source 127.0.0.1:0 \
+    >"$WORK/connect-origin.ports" 2>"$WORK/connect-origin.log" &
+  CONNECT_ORIGIN_PID=$!
+  STARTED_PIDS+=("$CONNECT_ORIGIN_PID")
+  origin_ports "$WORK/connect-origin.ports"
+  CONNECT_ECHO_PORT=$ECHO CONNECT_SINK_PORT=$SINK CONNECT_SOURCE_PORT=$SOURCE
+  log "origin answering CONNECT: echo $CONNECT_ECHO_PORT, sink $CONNECT_SINK_PORT," \
+    "source $CONNECT_SOURCE_PORT"
 }
 
 # Each start_* sets PROXY_PID and VIA, and the addresses per mode (ADDR_ECHO, ADDR_SINK,
@@ -275,6 +290,17 @@ start_direct() {
   ADDR_SOURCE=127.0.0.1:$SOURCE_PORT
 }
 
+start_direct-connect() {
+  VIA=connect
+  PROXY_PID=$CONNECT_ORIGIN_PID
+  ADDR_ECHO=127.0.0.1:$CONNECT_ECHO_PORT
+  ADDR_SINK=127.0.0.1:$CONNECT_SINK_PORT
+  ADDR_SOURCE=127.0.0.1:$CONNECT_SOURCE_PORT
+  TARGET_ECHO=$TARGET_NAME:$CONNECT_ECHO_PORT
+  TARGET_SINK=$TARGET_NAME:$CONNECT_SINK_PORT
+  TARGET_SOURCE=$TARGET_NAME:$CONNECT_SOURCE_PORT
+}
+
 # --- scenarios ----------------------------------------------------------------------------------
 
 # loadgen NAME STEP MODE(echo|sink|source) ARGS...: one step, its JSON line kept in RESULTS.
@@ -305,7 +331,7 @@ run_scenarios() {
   # Idle first, on a fresh process (after one warm-up tunnel), so the memory a tunnel costs is
   # not hidden by what earlier steps left in the allocator.
   loadgen "$name" warmup echo --mode setup --clients 1 --seconds 0.5 >/dev/null
-  if [ "$name" != direct ]; then
+  if [ "${name#direct}" = "$name" ]; then  # a proxy, not an origin
     loadgen "$name" idle echo --mode idle --tunnels "$IDLE_TUNNELS" --clients 64 --seconds 60 \
       --pid "$PROXY_PID"
   fi
@@ -347,7 +373,7 @@ run_one() {
   fi
   run_scenarios "$name"
   cut -d' ' -f1 /proc/loadavg >"$RESULTS/$name.load-after"
-  if [ "$name" != direct ]; then
+  if [ "${name#direct}" = "$name" ]; then  # a proxy, not an origin
     stop_pid "$PROXY_PID"
     local logfile
     for logfile in "$PDIR/audit.log" "$PDIR/access.log" "$PDIR/tinyproxy.log" \
@@ -485,8 +511,16 @@ report() {
   echo "### Ratios (rates and MB/s: higher is better; KiB per idle tunnel: lower is better)"
   echo
   line="| scenario |"
+  local ceiling=""  # direct-connect, when it ran: the limit for CONNECT proxies
+  for n in "${names[@]}"; do [ "$n" = direct-connect ] && ceiling=direct-connect; done
   for n in "${names[@]}"; do
-    case "$n" in haproxy|direct) ;; *) line="$line $n / haproxy | $n / direct |" ;; esac
+    case "$n" in
+      haproxy|direct*) ;;
+      *)
+        line="$line $n / haproxy | $n / direct |"
+        [ -n "$ceiling" ] && line="$line $n / direct-connect |"
+        ;;
+    esac
   done
   line="$line haproxy / direct |"
   echo "$line"
@@ -498,19 +532,21 @@ report() {
     d=$(value direct "$step")
     for n in "${names[@]}"; do
       case "$n" in
-        haproxy|direct) ;;
+        haproxy|direct*) ;;
         *)
           local v
           v=$(value "$n" "$step")
-          line="$line $(ratio "$v" "$h") | $(ratio "$v" "$d") |" ;;
+          line="$line $(ratio "$v" "$h") | $(ratio "$v" "$d") |"
+          [ -n "$ceiling" ] && line="$line $(ratio "$v" "$(value "$ceiling" "$step")") |"
+          ;;
       esac
     done
     line="$line $(ratio "$h" "$d") |"
     echo "$line"
   done
   echo
-  echo "### CPU of the process under test (the origin for direct): setup µs per tunnel," \
-    "bulk s per GB; lower is better"
+  echo "### CPU of the process under test (the origin for direct and direct-connect): setup µs" \
+    "per tunnel, bulk s per GB; lower is better"
   echo
   line="| scenario |"
   for n in "${names[@]}"; do line="$line $n |"; done
@@ -543,8 +579,8 @@ build
 start_origin
 for name in $ONLY; do
   case "$name" in
-    fqdngate|squid|tinyproxy|haproxy|direct) ;;
-    *) log "unknown proxy $name (fqdngate squid tinyproxy haproxy direct)"; exit 2 ;;
+    fqdngate|squid|tinyproxy|haproxy|direct|direct-connect) ;;
+    *) log "unknown proxy $name (fqdngate squid tinyproxy haproxy direct direct-connect)"; exit 2 ;;
   esac
 done
 for ROUND in $(seq 1 "$ROUNDS"); do

@@ -1,12 +1,16 @@
 // Local origin for the macro benchmarks: plain TCP, one listener per mode.
 //
-//   origin [--echo ADDR] [--sink ADDR] [--source ADDR] [--threads N]
+//   origin [--echo ADDR] [--sink ADDR] [--source ADDR] [--threads N] [--connect]
 //
 //   echo    writes back everything it reads; on EOF it half-closes and closes
 //   sink    reads and discards until EOF, then closes; bytes are counted
 //   source  waits for the client's first bytes (a ClientHello, as a TLS server would), then
 //           writes a constant 64 KiB buffer as fast as the peer takes it until the peer
 //           half-closes or goes away
+//
+// With --connect every connection first reads a request head (a CONNECT) and answers 200, as a
+// CONNECT proxy that cost nothing would; bytes after the head are the tunnel's first. Loads sent
+// this way give the machine's limit for CONNECT proxies, one round trip above plain direct.
 //
 // ADDR is HOST:PORT; port 0 picks a free port. Once listening it prints one JSON line on
 // stdout, {"echo":PORT,"sink":PORT,"source":PORT} (0 for a mode not asked for), and on
@@ -51,6 +55,10 @@ constexpr int kBacklog = 4096;
 
 enum class Mode { echo, sink, source };
 
+bool answer_connect = false;  // set once from the command line, before any thread starts
+constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
+constexpr std::size_t kMaxHead = 16 * 1024;
+
 struct Counters {
   std::atomic<std::uint64_t> connections[3] = {};
   std::atomic<std::uint64_t> open = 0;
@@ -81,8 +89,38 @@ struct OpenGuard {
   OpenGuard& operator=(const OpenGuard&) = delete;
 };
 
-asio::awaitable<void> echo_connection(tcp::socket s) {
+// Reads up to the blank line that ends a request head and answers 200. Yields the bytes that
+// followed the head, or nullopt when the peer left or sent no end of head within kMaxHead.
+asio::awaitable<std::optional<std::string>> answer_request(tcp::socket& s) {
+  std::string head;
+  char buf[4096];
+  while (head.size() <= kMaxHead) {
+    auto read = s.async_read_some(asio::buffer(buf), kNoThrow);
+    auto [ec, n] = co_await std::move(read);
+    if (ec) co_return std::nullopt;
+    head.append(buf, n);
+    const auto end = head.find("\r\n\r\n");
+    if (end == std::string::npos) continue;
+    auto write =
+        asio::async_write(s, asio::buffer(kEstablished.data(), kEstablished.size()), kNoThrow);
+    auto [wec, written] = co_await std::move(write);
+    if (wec) co_return std::nullopt;
+    co_return head.substr(end + 4);
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> echo_connection(tcp::socket s, std::string first) {
   OpenGuard guard;
+  if (!first.empty()) {
+    auto write = asio::async_write(s, asio::buffer(first), kNoThrow);
+    auto [wec, written] = co_await std::move(write);
+    if (wec) {
+      close_quietly(s);
+      co_return;
+    }
+    counters.echo_bytes += written;
+  }
   // Allocated per connection but touched only as far as bytes arrive: an idle echo tunnel
   // costs one page.
   std::unique_ptr<char[]> buf(new char[kEchoBuffer]);
@@ -100,10 +138,10 @@ asio::awaitable<void> echo_connection(tcp::socket s) {
   s.close(ignored);
 }
 
-asio::awaitable<void> sink_connection(tcp::socket s) {
+asio::awaitable<void> sink_connection(tcp::socket s, std::string first) {
   OpenGuard guard;
   std::unique_ptr<char[]> buf(new char[kChunk]);
-  std::uint64_t total = 0;
+  std::uint64_t total = first.size();
   for (;;) {
     auto read = s.async_read_some(asio::buffer(buf.get(), kChunk), kNoThrow);
     auto [ec, n] = co_await std::move(read);
@@ -134,10 +172,10 @@ asio::awaitable<void> source_reader(std::shared_ptr<SourceState> st) {
   st->s.cancel(ignored);
 }
 
-asio::awaitable<void> source_connection(tcp::socket sock) {
+asio::awaitable<void> source_connection(tcp::socket sock, std::string first) {
   OpenGuard guard;
   auto st = std::make_shared<SourceState>(std::move(sock));
-  {
+  if (first.empty()) {
     char first[4096];
     auto read = st->s.async_read_some(asio::buffer(first), kNoThrow);
     auto [ec, n] = co_await std::move(read);
@@ -164,6 +202,38 @@ asio::awaitable<void> source_connection(tcp::socket sock) {
   // socket when the last reference goes.
 }
 
+// A connection's life in its mode; `first`: bytes already read after a CONNECT head.
+asio::awaitable<void> serve(tcp::socket s, Mode mode, std::string first) {
+  switch (mode) {
+    case Mode::echo: {
+      auto conn = echo_connection(std::move(s), std::move(first));
+      co_await std::move(conn);
+      break;
+    }
+    case Mode::sink: {
+      auto conn = sink_connection(std::move(s), std::move(first));
+      co_await std::move(conn);
+      break;
+    }
+    case Mode::source: {
+      auto conn = source_connection(std::move(s), std::move(first));
+      co_await std::move(conn);
+      break;
+    }
+  }
+}
+
+asio::awaitable<void> answer_then_serve(tcp::socket s, Mode mode) {
+  auto answered = answer_request(s);
+  auto tail = co_await std::move(answered);
+  if (!tail) {
+    close_quietly(s);
+    co_return;
+  }
+  auto conn = serve(std::move(s), mode, std::move(*tail));
+  co_await std::move(conn);
+}
+
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Mode mode) {
   asio::steady_timer pause(acceptor.get_executor());
   for (;;) {
@@ -184,22 +254,12 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Mode mode) {
     boost::system::error_code ignored;
     s.set_option(tcp::no_delay(true), ignored);
     auto ex = s.get_executor();
-    switch (mode) {
-      case Mode::echo: {
-        auto conn = echo_connection(std::move(s));
-        asio::co_spawn(ex, std::move(conn), asio::detached);
-        break;
-      }
-      case Mode::sink: {
-        auto conn = sink_connection(std::move(s));
-        asio::co_spawn(ex, std::move(conn), asio::detached);
-        break;
-      }
-      case Mode::source: {
-        auto conn = source_connection(std::move(s));
-        asio::co_spawn(ex, std::move(conn), asio::detached);
-        break;
-      }
+    if (answer_connect) {
+      auto conn = answer_then_serve(std::move(s), mode);
+      asio::co_spawn(ex, std::move(conn), asio::detached);
+    } else {
+      auto conn = serve(std::move(s), mode, std::string());
+      asio::co_spawn(ex, std::move(conn), asio::detached);
     }
   }
 }
@@ -207,7 +267,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Mode mode) {
 int usage() {
   std::fprintf(stderr,
                "usage: origin [--echo HOST:PORT] [--sink HOST:PORT] [--source HOST:PORT] "
-               "[--threads N]\n");
+               "[--threads N] [--connect]\n");
   return 2;
 }
 
@@ -218,6 +278,10 @@ int main(int argc, char** argv) {
   unsigned threads = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
+    if (a == "--connect") {
+      answer_connect = true;
+      continue;
+    }
     if (i + 1 >= argc) return usage();
     const std::string_view v = argv[++i];
     if (a == "--threads") {
