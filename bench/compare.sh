@@ -3,13 +3,15 @@
 # and access logging), HAProxy (plain TCP relay with splice: no CONNECT, no policy), direct to
 # the origin (the machine's limit) and direct-connect (the same origin answering the CONNECT
 # itself: the limit for any CONNECT proxy, one round trip above direct), in one run. Prints a
-# table of absolute figures and one of ratios. Debian 12; needs root for apt-get (the packages are installed when missing).
+# table of absolute figures and one of ratios. Debian 12; needs root for apt-get (the packages
+# are installed when missing).
 #
 #   bench/compare.sh [--seconds S] [--idle-tunnels N] [--rounds R] [--only "fqdngate squid ..."]
 #                    [--build-dir DIR] [--out FILE] [--keep] [--no-install]
 #
 # --rounds R runs everything R times, each proxy freshly started each round, and shows for
-# every cell the round with the median figure (a busy machine moves single runs a lot).
+# every cell the round with the median figure (a busy machine moves single runs a lot). Each
+# round starts one proxy further down the list, so none is always measured first.
 #
 # Only loopback traffic: every proxy listens on 127.0.0.1 and reaches the local origin, whose
 # name (origin.bench.test, a reserved TLD) is pinned to 127.0.0.1 in each proxy's own
@@ -29,7 +31,7 @@ INSTALL=1
 TARGET_NAME=origin.bench.test
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-2}"
 }
 
@@ -583,8 +585,13 @@ for name in $ONLY; do
     *) log "unknown proxy $name (fqdngate squid tinyproxy haproxy direct direct-connect)"; exit 2 ;;
   esac
 done
+read -r -a order <<<"$ONLY"
 for ROUND in $(seq 1 "$ROUNDS"); do
-  for name in $ONLY; do run_one "$name"; done
+  # The machine's speed drifts within a run: rotating the order keeps that drift from always
+  # favouring the same proxy.
+  for i in "${!order[@]}"; do
+    run_one "${order[$(((i + ROUND - 1) % ${#order[@]}))]}"
+  done
 done
 pick_medians
 
