@@ -55,11 +55,11 @@ struct Pipe {
 
 class PipePool {
  public:
-  // One splice moves at most a pipe's capacity, so a bulk transfer through the kernel's default
-  // 64 KiB pipe makes 16 times the system calls of one through 1 MiB (bench/RESULTS.md). The
-  // kernel charges capacity, not content, to a per-user soft limit (fs.pipe-user-pages-soft,
-  // 64 MiB by default) and gives a user over it 8 KiB pipes from then on, so grown pipes are
-  // rationed per pool rather than made for every tunnel.
+  // One splice moves at most a pipe's capacity: through the kernel's default 64 KiB pipe a bulk
+  // transfer needs at least 32 splices per MiB, through 1 MiB as few as 2 (measured: 31 against
+  // 11-21, bench/RESULTS.md). The kernel charges capacity, not content, to a per-user soft limit
+  // (fs.pipe-user-pages-soft, 64 MiB by default) and gives a user over it 8 KiB pipes from then on,
+  // so grown pipes are rationed per pool rather than made for every tunnel.
   static constexpr std::size_t kLargePipeBytes = 1 << 20;
   // What all workers' pools may hold in grown pipes together: a quarter of that soft limit.
   static constexpr std::size_t kProcessLargeBudget = 16 << 20;
