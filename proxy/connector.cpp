@@ -1,13 +1,51 @@
 #include "proxy/connector.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 
 namespace fqdngate {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+boost::system::error_code errno_code() {
+  return boost::system::error_code(errno, boost::system::system_category());
+}
+
+// Starts a non-blocking connect and, when the handshake has already finished by the time
+// connect() returns (loopback and nearby hosts: the SYN-ACK is processed before the call
+// returns), completes without a trip through the reactor: that trip costs an epoll_ctl, an
+// epoll_wait and, under load, a full turn of the worker's queue for every tunnel.
+asio::awaitable<boost::system::error_code> connect_now_or_wait(tcp::socket& socket,
+                                                               const tcp::endpoint& endpoint) {
+  boost::system::error_code ec;
+  socket.open(endpoint.protocol(), ec);
+  if (!ec) socket.native_non_blocking(true, ec);
+  if (ec) co_return ec;
+  const int fd = socket.native_handle();
+  if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) co_return ec;
+  if (errno != EINPROGRESS && errno != EINTR) co_return errno_code();
+  pollfd ready{fd, POLLOUT, 0};
+  if (::poll(&ready, 1, 0) == 0) {
+    auto token = asio::as_tuple(asio::use_awaitable);
+    auto wait = socket.async_wait(tcp::socket::wait_write, token);
+    auto [wait_ec] = co_await std::move(wait);
+    if (wait_ec) co_return wait_ec;
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) co_return errno_code();
+  co_return boost::system::error_code(error, boost::system::system_category());
+}
+
+}  // namespace
 
 asio::awaitable<ConnectResult> connect_first(tcp::socket& socket,
                                              std::span<const asio::ip::address> addresses,
@@ -18,8 +56,8 @@ asio::awaitable<ConnectResult> connect_first(tcp::socket& socket,
     boost::system::error_code ignored;
     socket.close(ignored);
     const tcp::endpoint endpoint(address, port);
-    auto token = asio::as_tuple(asio::use_awaitable);
-    auto [ec] = co_await socket.async_connect(endpoint, token);
+    auto attempt = connect_now_or_wait(socket, endpoint);
+    const auto ec = co_await std::move(attempt);
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ignored);
       result.ok = true;
