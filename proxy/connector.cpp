@@ -7,6 +7,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+#include <tuple>
 
 namespace fqdngate {
 
@@ -19,30 +20,32 @@ boost::system::error_code errno_code() {
   return boost::system::error_code(errno, boost::system::system_category());
 }
 
-// Starts a non-blocking connect and, when the handshake has already finished by the time
-// connect() returns (loopback and nearby hosts: the SYN-ACK is processed before the call
-// returns), completes without a trip through the reactor: that trip costs an epoll_ctl, an
-// epoll_wait and, under load, a full turn of the worker's queue for every tunnel.
-asio::awaitable<boost::system::error_code> connect_now_or_wait(tcp::socket& socket,
-                                                               const tcp::endpoint& endpoint) {
-  boost::system::error_code ec;
+// Starts a non-blocking connect. Returns true when it has already ended, with `ec` its outcome:
+// on loopback and nearby hosts the SYN-ACK is processed before connect() returns, and finishing
+// here saves a trip through the reactor (an epoll_ctl, an epoll_wait and, under load, a turn of
+// the worker's queue) for every tunnel. False: the handshake is under way; wait for writability.
+bool connect_started(tcp::socket& socket, const tcp::endpoint& endpoint,
+                     boost::system::error_code& ec) {
   socket.open(endpoint.protocol(), ec);
   if (!ec) socket.native_non_blocking(true, ec);
-  if (ec) co_return ec;
+  if (ec) return true;
   const int fd = socket.native_handle();
-  if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) co_return ec;
-  if (errno != EINPROGRESS && errno != EINTR) co_return errno_code();
-  pollfd ready{fd, POLLOUT, 0};
-  if (::poll(&ready, 1, 0) == 0) {
-    auto token = asio::as_tuple(asio::use_awaitable);
-    auto wait = socket.async_wait(tcp::socket::wait_write, token);
-    auto [wait_ec] = co_await std::move(wait);
-    if (wait_ec) co_return wait_ec;
+  if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) return true;
+  if (errno != EINPROGRESS && errno != EINTR) {
+    ec = errno_code();
+    return true;
   }
+  pollfd ready{fd, POLLOUT, 0};
+  return ::poll(&ready, 1, 0) > 0;
+}
+
+// The outcome of a connect that is no longer in progress.
+boost::system::error_code connect_outcome(tcp::socket& socket) {
   int error = 0;
   socklen_t length = sizeof error;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) co_return errno_code();
-  co_return boost::system::error_code(error, boost::system::system_category());
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+    return errno_code();
+  return boost::system::error_code(error, boost::system::system_category());
 }
 
 }  // namespace
@@ -51,13 +54,20 @@ asio::awaitable<ConnectResult> connect_first(tcp::socket& socket,
                                              std::span<const asio::ip::address> addresses,
                                              std::uint16_t port, const bool& cancelled) {
   ConnectResult result;
-  result.detail = "no address to connect to";
+  if (addresses.empty()) result.detail = "no address to connect to";
   for (const auto& address : addresses) {
     boost::system::error_code ignored;
     socket.close(ignored);
     const tcp::endpoint endpoint(address, port);
-    auto attempt = connect_now_or_wait(socket, endpoint);
-    const auto ec = co_await std::move(attempt);
+    boost::system::error_code ec;
+    if (connect_started(socket, endpoint, ec)) {
+      if (!ec) ec = connect_outcome(socket);
+    } else {
+      auto token = asio::as_tuple(asio::use_awaitable);
+      auto wait = socket.async_wait(tcp::socket::wait_write, token);
+      std::tie(ec) = co_await std::move(wait);
+      if (!ec) ec = connect_outcome(socket);
+    }
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ignored);
       result.ok = true;
