@@ -9,13 +9,14 @@
 # BUILD_DIR is what bench/compare.sh --build-dir built (loadgen and origin are taken from it).
 # SCENARIO is MODE:N, default setup:64: setup with N clients, or bulk-up / bulk-down through N
 # tunnels. Prints one line per step and, per scenario, the median of each column per proxy:
-# tunnels/s, p50 and p99 and proxy CPU per tunnel for setup; MB/s and proxy CPU per GB for bulk.
+# tunnels/s, p50 and p99 and proxy CPU per tunnel for setup; MB/s and proxy CPU per GB for bulk;
+# and the median and range of B's figure over A's within each round.
 # With FQDNGATE_AB_SYSCALLS=1 and perf installed, each step also counts the proxy's splice,
 # epoll_ctl and epoll_wait calls (tracepoints), reported per tunnel or per MB. Both fqdngate
 # processes write their audit log to a file, as in production. Loopback only.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-[[ $# -ge 3 ]] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -ge 3 ]] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$1
 declare -A binary=([a]=$2 [b]=$3)
 rounds=${4:-5}
@@ -145,5 +146,13 @@ for scenario, by_name in rows.items():
         digits = {"rate_per_s": 0, "mb_per_s": 0, "p50_ms": 2, "p99_ms": 2, "pid_cpu_s_per_gb": 3}
         cells = [f"{med(k):.{digits.get(k, 1)}f}" for k in keys]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    # Each round measures a and b back to back, so their ratio within a round cancels most of the
+    # machine's drift between rounds: often the steadier comparison of the two.
+    pairs = list(zip(by_name.get("a", []), by_name.get("b", [])))
+    def ratio_cell(k):
+        r = [b[k] / a[k] for a, b in pairs if a.get(k) and b.get(k) is not None]
+        return f"{statistics.median(r):.3f} ({min(r):.2f}-{max(r):.2f})" if r else "-"
+    if pairs:
+        print("| b / a in the same round: median (range) | " + " | ".join(map(ratio_cell, keys)) + " |")
     print(f"\nmedians of {len(next(iter(by_name.values())))} alternating rounds")
 PY
