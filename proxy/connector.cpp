@@ -26,7 +26,7 @@ boost::system::error_code errno_code() {
 // a turn of the worker's queue) for every tunnel. False: the handshake is under way (any remote
 // peer); wait for writability. The zero-timeout poll() costs a remote connect nothing extra:
 // Asio's own connect made the same poll() after the wake-up.
-bool connect_started(tcp::socket& socket, const tcp::endpoint& endpoint,
+bool connect_at_once(tcp::socket& socket, const tcp::endpoint& endpoint,
                      boost::system::error_code& ec) {
   socket.open(endpoint.protocol(), ec);
   if (!ec) socket.native_non_blocking(true, ec);
@@ -62,7 +62,7 @@ asio::awaitable<ConnectResult> connect_first(tcp::socket& socket,
     socket.close(ignored);
     const tcp::endpoint endpoint(address, port);
     boost::system::error_code ec;
-    if (connect_started(socket, endpoint, ec)) {
+    if (connect_at_once(socket, endpoint, ec)) {
       if (!ec) ec = connect_outcome(socket);
     } else {
       auto token = asio::as_tuple(asio::use_awaitable);

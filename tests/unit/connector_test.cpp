@@ -92,7 +92,7 @@ struct FullListener {
 
 }  // namespace
 
-TEST_CASE("a loopback connect completes at once and leaves a non-blocking, no-delay socket") {
+TEST_CASE("a loopback connect succeeds and leaves a connected, non-blocking, no-delay socket") {
   asio::io_context io;
   tcp::acceptor listener(io, tcp::endpoint(loopback("127.0.0.1"), 0));
   tcp::socket socket(io);
@@ -102,7 +102,7 @@ TEST_CASE("a loopback connect completes at once and leaves a non-blocking, no-de
   REQUIRE(r.ok);
   CHECK(r.endpoint == listener.local_endpoint());
   CHECK(socket.remote_endpoint() == listener.local_endpoint());
-  // The relay splices on this descriptor and relies on it being non-blocking already.
+  // The relay splices on this descriptor; already non-blocking, it needs no ioctl of its own.
   CHECK(socket.native_non_blocking());
   CHECK((::fcntl(socket.native_handle(), F_GETFL) & O_NONBLOCK) != 0);
   int nodelay = 0;
