@@ -9,16 +9,14 @@
 #include <cerrno>
 #include <tuple>
 
+#include "proxy/errno_code.hpp"
+
 namespace fqdngate {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-
-boost::system::error_code errno_code() {
-  return boost::system::error_code(errno, boost::system::system_category());
-}
 
 // Starts a non-blocking connect. Returns true when it has already ended, with `ec` its outcome:
 // to a peer on the same host (loopback) the SYN-ACK is processed before connect() returns, and

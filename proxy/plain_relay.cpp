@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <optional>
 
+#include "proxy/errno_code.hpp"
+
 namespace fqdngate {
 
 namespace asio = boost::asio;
@@ -19,10 +21,6 @@ namespace {
 // next readiness event, which would cost an epoll_ctl and an epoll_wait per chunk; after this
 // many bytes it waits anyway, so one busy tunnel cannot hold up the others on its worker.
 constexpr std::size_t kBytesPerWake = 1 << 20;
-
-boost::system::error_code errno_code() {
-  return boost::system::error_code(errno, boost::system::system_category());
-}
 
 class Job : public std::enable_shared_from_this<Job> {
  public:
