@@ -18,6 +18,15 @@ using asio::ip::tcp;
 
 namespace {
 
+// The outcome of a connect that is no longer in progress.
+boost::system::error_code connect_outcome(tcp::socket& socket) {
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+    return errno_code();
+  return boost::system::error_code(error, boost::system::system_category());
+}
+
 // Starts a non-blocking connect. Returns true when it has already ended, with `ec` its outcome:
 // to a peer on the same host (loopback) the SYN-ACK is processed before connect() returns, and
 // finishing here saves a trip through the reactor (an epoll_ctl, an epoll_wait and, under load,
@@ -36,16 +45,9 @@ bool connect_at_once(tcp::socket& socket, const tcp::endpoint& endpoint,
     return true;
   }
   pollfd ready{fd, POLLOUT, 0};
-  return ::poll(&ready, 1, 0) > 0;
-}
-
-// The outcome of a connect that is no longer in progress.
-boost::system::error_code connect_outcome(tcp::socket& socket) {
-  int error = 0;
-  socklen_t length = sizeof error;
-  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-    return errno_code();
-  return boost::system::error_code(error, boost::system::system_category());
+  if (::poll(&ready, 1, 0) <= 0) return false;
+  ec = connect_outcome(socket);
+  return true;
 }
 
 }  // namespace
@@ -60,9 +62,7 @@ asio::awaitable<ConnectResult> connect_first(tcp::socket& socket,
     socket.close(ignored);
     const tcp::endpoint endpoint(address, port);
     boost::system::error_code ec;
-    if (connect_at_once(socket, endpoint, ec)) {
-      if (!ec) ec = connect_outcome(socket);
-    } else {
+    if (!connect_at_once(socket, endpoint, ec)) {
       auto token = asio::as_tuple(asio::use_awaitable);
       auto wait = socket.async_wait(tcp::socket::wait_write, token);
       std::tie(ec) = co_await std::move(wait);
