@@ -164,9 +164,18 @@ class Job : public std::enable_shared_from_this<Job> {
         });
   }
 
+  // When the other direction has ended already, nothing more can go either way: close() sends
+  // the same FIN as shutdown() and the tunnel needs no second call to close the socket (HAProxy
+  // does the same). Its receive queue is empty, read to EOF by the other direction, so the close
+  // is graceful, not a reset.
   void end_of_input(Direction& d) {
     boost::system::error_code ignored;
-    d.to->shutdown(tcp::socket::shutdown_send, ignored);
+    const Direction& other = &d == &up_ ? down_ : up_;
+    if (other.done) {
+      d.to->close(ignored);
+    } else {
+      d.to->shutdown(tcp::socket::shutdown_send, ignored);
+    }
     finish(d);
   }
 

@@ -1,11 +1,12 @@
 // Two-way byte pump for an established tunnel.
 // Contract: returns when both directions have ended. EOF on one side is propagated as
-// shutdown(send) on the other and the reverse direction keeps running (half-close); an error on
-// either side ends both. Idle time is not enforced here: every read stores `last_activity`, and
-// the session's deadline cancels both sockets when it goes stale. Each direction waits for
-// readability holding nothing; only then does it borrow a pipe (splice mode) or a buffer from
-// the worker's pools, so an idle tunnel costs no buffer and no extra descriptor, and a busy one
-// allocates nothing per chunk. The sockets are switched to non-blocking mode.
+// shutdown(send) on the other and the reverse direction keeps running (half-close); the second
+// EOF closes the socket it goes to (plain tunnels). An error on either side ends both. Idle time is
+// not enforced here: every read stores `last_activity`, and the session's deadline cancels both
+// sockets when it goes stale. Each direction waits for readability holding nothing; only then does
+// it borrow a pipe (splice mode) or a buffer from the worker's pools, so an idle tunnel costs no
+// buffer and no extra descriptor, and a busy one allocates nothing per chunk. The sockets are
+// switched to non-blocking mode.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -126,6 +126,10 @@ TEST_CASE("relay carries 8 MiB each way and propagates half-close", "[relay]") {
   CHECK(state.bytes_up == up.size());
   CHECK(state.bytes_down == down.size());
   CHECK(state.end == Reason::closed);
+  // The first EOF (the client's) went on as a half-close, the second as a close: the socket it
+  // went to is closed, the other one is left to the caller.
+  CHECK(upstream.far.is_open());
+  CHECK_FALSE(client.far.is_open());
   // The tunnel is over: what it borrowed is back in the pools, ready for the next one.
   if (mode == RelayMode::splice) {
     CHECK(resources.pipes.idle() >= 1);
