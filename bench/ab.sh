@@ -11,12 +11,13 @@
 # tunnels. Prints one line per step and, per scenario, the median of each column per proxy:
 # tunnels/s, p50 and p99 and proxy CPU per tunnel for setup; MB/s and proxy CPU per GB for bulk;
 # and the median and range of B's figure over A's within each round.
-# With FQDNGATE_AB_SYSCALLS=1 and perf installed, each step also counts the proxy's splice,
-# epoll_ctl and epoll_wait calls (tracepoints), reported per tunnel or per MB. Both fqdngate
-# processes write their audit log to a file, as in production. Loopback only.
+# With FQDNGATE_AB_SYSCALLS=1 and perf installed, each step also counts the proxy's system
+# calls, all of them and its splice, epoll_ctl and epoll_wait calls (tracepoints), reported per
+# tunnel or per MB. Both fqdngate processes write their audit log to a file, as in production.
+# Loopback only.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-[[ $# -ge 3 ]] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -ge 3 ]] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$1
 declare -A binary=([a]=$2 [b]=$3)
 rounds=${4:-5}
@@ -84,7 +85,7 @@ step() {
   [[ $mode != setup ]] && size=(--tunnels "$n" --threads 2)
   local perf_pid=
   if [[ -n $count_syscalls ]]; then
-    perf stat -x, -e syscalls:sys_enter_splice,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait \
+    perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_splice,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait \
       -p "${pid[$name]}" -o "$work/perf.csv" &
     perf_pid=$!
     sleep 0.3  # perf attaches asynchronously; nothing is measured before the load starts anyway
@@ -98,8 +99,10 @@ step() {
     line=$(python3 - "$line" "$work/perf.csv" <<'PY'
 import csv, json, sys
 row = json.loads(sys.argv[1])
-counts = {r[2].split(":sys_enter_")[-1]: float(r[0]) for r in csv.reader(open(sys.argv[2]))
-          if len(r) > 2 and ":sys_enter_" in r[2] and r[0].replace(".", "").isdigit()}
+# raw_syscalls:sys_enter counts every system call of the process: "syscalls" below.
+counts = {r[2].split(":sys_enter_")[-1] if ":sys_enter_" in r[2] else "syscalls": float(r[0])
+          for r in csv.reader(open(sys.argv[2]))
+          if len(r) > 2 and ":sys_enter" in r[2] and r[0].replace(".", "").isdigit()}
 units = row.get("tunnels_ok") if row["mode"] == "setup" else row.get("mb_per_s", 0) * row["seconds"]
 for name, count in counts.items():
     row[f"{name}_per_{'tunnel' if row['mode'] == 'setup' else 'mb'}"] = count / units if units else None
@@ -131,7 +134,7 @@ for line in open(sys.argv[1]):
 print(f"\na: {sys.argv[2]}\nb: {sys.argv[3]}")
 for scenario, by_name in rows.items():
     setup = scenario.startswith("setup")
-    extra = [k for k in ("splice", "epoll_ctl", "epoll_wait")
+    extra = [k for k in ("syscalls", "splice", "epoll_ctl", "epoll_wait")
              if any(f"{k}_per_{'tunnel' if setup else 'mb'}" in s for v in by_name.values() for s in v)]
     unit = "tunnel" if setup else "MB"
     cols = (["tunnels/s", "p50 ms", "p99 ms", "proxy CPU µs per tunnel"] if setup
