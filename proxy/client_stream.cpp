@@ -6,8 +6,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <cerrno>
+
+#include "proxy/socket_write.hpp"
 
 namespace fqdngate {
 
@@ -173,8 +174,8 @@ asio::awaitable<ClientStream::Result> ClientStream::read_some(asio::mutable_buff
 
 asio::awaitable<ClientStream::Result> ClientStream::write_all(asio::const_buffer buffer) {
   if (!ssl_) {
-    auto [ec, n] = co_await asio::async_write(socket_, buffer, kNoThrow);
-    co_return Result{ec, n};
+    auto plain = fqdngate::write_all(socket_, buffer);
+    co_return co_await std::move(plain);
   }
   const auto* data = static_cast<const char*>(buffer.data());
   std::size_t done = 0;

@@ -1,13 +1,11 @@
 #include "proxy/session.hpp"
 
 #include <array>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -28,6 +26,7 @@
 #include "proxy/relay.hpp"
 #include "proxy/request_head_parser.hpp"
 #include "proxy/responses.hpp"
+#include "proxy/socket_write.hpp"
 #include "proxy/tls_relay.hpp"
 
 namespace fqdngate {
@@ -39,7 +38,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kReplyTimeout = 5s;   // writing an error reply to a client that does not read
 constexpr auto kLingerTimeout = 2s;  // draining a refused client so our reply is not reset
 constexpr std::size_t kLingerBytes = 64 * 1024;
@@ -603,7 +601,8 @@ class Session {
   // Step 8: the buffered ClientHello goes first, then both directions until both are done.
   asio::awaitable<void> forward_and_relay() {
     if (!hello_.empty()) {
-      auto [ec, n] = co_await asio::async_write(t_->upstream, asio::buffer(hello_), kNoThrow);
+      auto forward = write_all(t_->upstream, asio::buffer(hello_));
+      auto [ec, n] = co_await std::move(forward);
       t_->relay.bytes_up += n;
       if (ec) {
         end(t_->stopping  ? Reason::shutdown
