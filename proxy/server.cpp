@@ -1,7 +1,5 @@
 #include "proxy/server.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -57,42 +55,6 @@ bool out_of_resources(const boost::system::error_code& ec) {
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
-// Starts a session for an accepted connection on this worker, or on the worker it is weighed
-// against when that one holds kHandOverMargin fewer tunnels (see worker_load.hpp). A connection
-// handed over leaves this worker's reactor and joins the other's (an epoll_ctl each), and its
-// session starts there through a post; posted to a worker that is stopping, it is closed.
-void dispatch(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
-              const Listener& listener) {
-  ++worker.accepted;
-  Worker* target = &worker;
-  if (worker.count > 1) {
-    Worker& other = worker.next_peer();
-    if (prefer_other(worker.load.count(), other.load.count())) target = &other;
-  }
-  auto share = target->load.take();
-  if (target == &worker) {
-    start_session(worker, std::move(socket), peer, listener, std::move(share));
-    return;
-  }
-  boost::system::error_code ec;
-  const int fd = socket.release(ec);
-  if (ec) return;  // still owned by `socket`, which closes it; `share` is given back
-  // Registered with the target's reactor from this thread: Asio locks its registration.
-  tcp::socket moved(target->io);
-  moved.assign(peer.protocol(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return;
-  }
-  ++worker.handed_over;
-  auto start = [target, &listener, peer, moved = std::move(moved),
-                share = std::move(share)]() mutable {
-    if (target->stopping) return;  // `moved` closes the connection, `share` is given back
-    start_session(*target, std::move(moved), peer, listener, std::move(share));
-  };
-  asio::post(target->io, std::move(start));
-}
-
 asio::awaitable<void> accept_loop(Worker& worker, Acceptor& a) {
   tcp::acceptor& acceptor = a.socket;
   auto token = asio::as_tuple(asio::use_awaitable);
@@ -111,7 +73,7 @@ asio::awaitable<void> accept_loop(Worker& worker, Acceptor& a) {
       }
       continue;
     }
-    dispatch(worker, std::move(socket), peer, *a.listener);
+    start_session(worker, std::move(socket), peer, *a.listener);
     // A burst of clients waits in the backlog: take a batch now instead of one connection per
     // trip through the worker's queue, which under load adds that queue's length to each
     // client's wait. Errors (out of descriptors included) are left to the next async_accept.
@@ -119,7 +81,7 @@ asio::awaitable<void> accept_loop(Worker& worker, Acceptor& a) {
       boost::system::error_code batch_ec;
       auto next = acceptor.accept(peer, batch_ec);
       if (batch_ec) break;
-      dispatch(worker, std::move(next), peer, *a.listener);
+      start_session(worker, std::move(next), peer, *a.listener);
     }
   }
 }
@@ -151,10 +113,6 @@ Server::Server(std::shared_ptr<const policy::Policy> policy, std::vector<Listene
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(
         std::make_unique<Worker>(i, threads, policy, audit, *limiter_, password_checks_.get()));
-  }
-  for (auto& w : workers_) {
-    for (auto& each : workers_)
-      w->all.push_back(each.get());
   }
   // The first worker resolves port 0 to a real port; the others share it through SO_REUSEPORT.
   for (auto& listener : *listeners_) {
@@ -208,15 +166,6 @@ void Server::run() {
   control.run();
   for (auto& t : threads)
     t.join();
-  if (workers_.size() > 1) {
-    for (const auto& w : workers_) {
-      std::fprintf(stderr,
-                   "fqdngate: worker %u accepted %llu connections and handed %llu of them to a "
-                   "less loaded worker\n",
-                   w->index, static_cast<unsigned long long>(w->accepted),
-                   static_cast<unsigned long long>(w->handed_over));
-    }
-  }
 }
 
 }  // namespace fqdngate

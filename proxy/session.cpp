@@ -63,10 +63,8 @@ struct TunnelSummary {
 // State shared by the session coroutine and its deadline timer. The timer handler holds a
 // reference, so a deadline that fires as the session ends never touches freed sockets.
 struct Tunnel : std::enable_shared_from_this<Tunnel> {
-  Tunnel(Worker& w, tcp::socket s, const tcp::endpoint& p, const Listener& l,
-         WorkerLoad::Share share)
-      : load_share(std::move(share)),
-        worker(w),
+  Tunnel(Worker& w, tcp::socket s, const tcp::endpoint& p, const Listener& l)
+      : worker(w),
         listener(l),
         peer(p),
         policy(w.policy),
@@ -100,7 +98,6 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
     upstream.cancel(ignored);
   }
 
-  WorkerLoad::Share load_share;  // first, so it is released last
   Worker& worker;
   const Listener& listener;
   const tcp::endpoint peer;                      // the client's address, as accept() returned it
@@ -742,9 +739,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Tunnel> tunnel) {
 }  // namespace
 
 void start_session(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
-                   const Listener& listener, WorkerLoad::Share share) {
-  auto tunnel =
-      std::make_shared<Tunnel>(worker, std::move(socket), peer, listener, std::move(share));
+                   const Listener& listener) {
+  auto tunnel = std::make_shared<Tunnel>(worker, std::move(socket), peer, listener);
   worker.live.insert(tunnel.get());
   auto session = run_session(std::move(tunnel));
   asio::co_spawn(worker.io, std::move(session), [](std::exception_ptr e) {

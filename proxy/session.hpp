@@ -10,11 +10,9 @@
 namespace fqdngate {
 
 // `peer` is the client's address as accept() returned it. `listener` (owned by the Server,
-// outlives every session) says whether the client speaks TLS. `share` is the tunnel's part of
-// the worker's load, held until the tunnel is gone.
+// outlives every session) says whether the client speaks TLS.
 void start_session(Worker& worker, boost::asio::ip::tcp::socket socket,
-                   const boost::asio::ip::tcp::endpoint& peer, const Listener& listener,
-                   WorkerLoad::Share share);
+                   const boost::asio::ip::tcp::endpoint& peer, const Listener& listener);
 
 // Ends every session of the worker promptly (server shutdown); their close lines say "shutdown".
 void stop_all_sessions(Worker& worker);

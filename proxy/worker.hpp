@@ -1,6 +1,5 @@
 // One worker: a thread's io_context and everything its sessions share without locks.
-// Contract: every member is used only from the worker's own thread, except `io` (post to it) and
-// `load` (read by every worker's acceptor).
+// Contract: every member is used only from the worker's own thread, except `io` (post to it).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -18,7 +17,6 @@
 #include "proxy/relay_resources.hpp"
 #include "proxy/resolver.hpp"
 #include "proxy/tls_listener_context.hpp"
-#include "proxy/worker_load.hpp"
 
 namespace fqdngate {
 
@@ -55,21 +53,11 @@ struct Worker {
   // Connection ids are unique across workers without sharing a counter.
   std::uint64_t next_connection_id() noexcept { return ++sequence * count + index; }
 
-  // The worker an accepted connection is weighed against: each of the others in turn, so that
-  // one read of another worker's count per connection keeps every pair even ("the power of two
-  // choices"). Only when count > 1.
-  Worker& next_peer() noexcept {
-    peer_cursor = peer_cursor % (count - 1) + 1;
-    return *all[(index + peer_cursor) % count];
-  }
-
   const unsigned index;
   const unsigned count;
   // Before io: handlers the io_context destroys at a forced shutdown may still hand pipes and
   // buffers back to these pools.
   RelayResources relay;
-  // Before io too: handlers destroyed with it may hold tunnels, and tunnels hold shares of this.
-  WorkerLoad load;
   boost::asio::io_context io{1};  // declared before everything that holds handlers on it
   std::shared_ptr<const policy::Policy> policy;
   AuditWriter& audit;
@@ -77,10 +65,6 @@ struct Worker {
   Resolver resolver;
   std::unique_ptr<Authenticator> auth;  // null when the policy has no auth:
   std::vector<Acceptor> acceptors;
-  std::vector<Worker*> all;  // every worker of the server by index, this one included
-  unsigned peer_cursor = 0;
-  std::uint64_t accepted = 0;        // connections this worker's acceptors took
-  std::uint64_t handed_over = 0;     // of those, started on a less loaded worker
   std::unordered_set<Tunnel*> live;  // for shutdown
   std::string audit_line;            // reused to format each audit line of this thread
   bool stopping = false;
