@@ -45,9 +45,18 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
 // Per-thread results, merged after each phase.
+// The steps of a setup-scenario tunnel, each timed from the end of the one before.
+constexpr std::array<const char*, 4> kStages = {"connect", "reply", "echo", "close"};
+using StageSamples = std::array<std::vector<double>, kStages.size()>;
+
 struct Shard {
   std::vector<double> latency_ms;
+  StageSamples stage_ms;
   std::array<std::uint64_t, kFailures> failures{};
   std::uint64_t ok = 0;
   std::uint64_t bytes = 0;
@@ -56,6 +65,7 @@ struct Shard {
 
 struct Totals {
   std::vector<double> latency_ms;
+  StageSamples stage_ms;
   std::array<std::uint64_t, kFailures> failures{};
   std::uint64_t ok = 0;
   std::uint64_t bytes = 0;
@@ -71,6 +81,8 @@ Totals merge(const std::vector<Shard>& shards) {
   Totals t;
   for (const auto& s : shards) {
     t.latency_ms.insert(t.latency_ms.end(), s.latency_ms.begin(), s.latency_ms.end());
+    for (std::size_t k = 0; k < kStages.size(); ++k)
+      t.stage_ms[k].insert(t.stage_ms[k].end(), s.stage_ms[k].begin(), s.stage_ms[k].end());
     for (std::size_t i = 0; i < kFailures; ++i)
       t.failures[i] += s.failures[i];
     t.ok += s.ok;
@@ -207,8 +219,15 @@ asio::awaitable<void> setup_client(const Options& o, Shard& shard, Clock::time_p
     }
     if (f == Failure::none) {
       ++shard.ok;
-      if (shard.latency_ms.size() < kMaxSamplesPerThread)
-        shard.latency_ms.push_back(seconds_since(t0) * 1000.0);
+      if (shard.latency_ms.size() < kMaxSamplesPerThread) {
+        const auto done = Clock::now();
+        shard.latency_ms.push_back(ms_between(t0, done));
+        const std::array<double, kStages.size()> steps = {
+            ms_between(t0, c->connected), ms_between(c->connected, c->replied),
+            ms_between(c->replied, c->echoed), ms_between(c->echoed, done)};
+        for (std::size_t k = 0; k < kStages.size(); ++k)
+          shard.stage_ms[k].push_back(steps[k]);
+      }
       continue;
     }
     shard.fail(f);
@@ -353,6 +372,16 @@ Report run_setup(const Options& o) {
       .num("p50_ms", lat.p50)
       .num("p99_ms", lat.p99)
       .num("max_ms", lat.max);
+  // Per step: where the time of a slow tunnel went (the reply step is 0 without CONNECT).
+  std::string steps_text = "; steps p50/p99 ms:";
+  for (std::size_t k = 0; k < kStages.size(); ++k) {
+    const LatencySummary step = summarize(t.stage_ms[k]);
+    const std::string key = kStages[k];
+    j.num((key + "_p50_ms").c_str(), step.p50).num((key + "_p99_ms").c_str(), step.p99);
+    char one[64];
+    std::snprintf(one, sizeof one, " %s %.2f/%.2f", kStages[k], step.p50, step.p99);
+    steps_text += one;
+  }
   cpu.add(j, "pid_cpu_us_per_tunnel", static_cast<double>(t.ok), 1e6);
   r.json = j.text();
   char human[512];
@@ -362,7 +391,7 @@ Report run_setup(const Options& o) {
                 o.plan.via_connect ? "CONNECT" : "direct", o.clients, elapsed,
                 static_cast<unsigned long long>(t.ok), rate, failure_text(t).c_str(), lat.p50,
                 lat.p99, lat.max);
-  r.human = human + cpu.text(static_cast<double>(t.ok), 1e6, "us per tunnel");
+  r.human = human + steps_text + cpu.text(static_cast<double>(t.ok), 1e6, "us per tunnel");
   return r;
 }
 

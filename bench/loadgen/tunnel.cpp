@@ -77,6 +77,8 @@ asio::awaitable<Failure> open_steps(ConnPtr c, const Plan& plan, bool read_echo)
     auto [ec] = co_await std::move(connect);
     if (ec) co_return fail(c, Failure::connect);
   }
+  c->connected = std::chrono::steady_clock::now();
+  c->replied = c->connected;
   boost::system::error_code ignored;
   c->sock.set_option(tcp::no_delay(true), ignored);
   std::size_t early = 0;  // bytes after the response head: the start of the echo
@@ -101,6 +103,7 @@ asio::awaitable<Failure> open_steps(ConnPtr c, const Plan& plan, bool read_echo)
     early = have - end;
     if (early > plan.hello.size()) co_return fail(c, Failure::echo);
     std::memmove(head, head + end, early);
+    c->replied = std::chrono::steady_clock::now();
   }
   {
     auto write = asio::async_write(c->sock, asio::buffer(plan.hello), kNoThrow);
@@ -115,6 +118,7 @@ asio::awaitable<Failure> open_steps(ConnPtr c, const Plan& plan, bool read_echo)
     auto [ec, n] = co_await std::move(read);
     if (ec || echo != plan.hello) co_return fail(c, Failure::echo);
   }
+  c->echoed = std::chrono::steady_clock::now();
   co_return Failure::none;
 }
 

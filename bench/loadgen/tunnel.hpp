@@ -33,6 +33,9 @@ struct Conn {
   tcp::socket sock;
   asio::steady_timer timer;
   bool timed_out = false;
+  // When open_tunnel finished each step (`replied` is `connected` when there is no CONNECT), so
+  // the setup scenario can say in which step a slow tunnel lost its time.
+  std::chrono::steady_clock::time_point connected, replied, echoed;
 };
 using ConnPtr = std::shared_ptr<Conn>;
 
