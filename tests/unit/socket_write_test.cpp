@@ -54,6 +54,9 @@ TEST_CASE("a reply that fits the socket buffer goes out whole", "[socket_write]"
   const auto [ec, n] = run_write(io, pair.far, asio::buffer(reply));
   CHECK_FALSE(ec);
   CHECK(n == reply.size());
+  // Asio switches a descriptor to non-blocking for its first asynchronous operation on it: still
+  // blocking, the socket was written without one (the send() in the caller's handler).
+  CHECK_FALSE(pair.far.native_non_blocking());
   std::string got(reply.size(), '\0');
   asio::read(pair.near, asio::buffer(got));
   CHECK(got == reply);
@@ -77,6 +80,7 @@ TEST_CASE("a payload larger than the socket buffers arrives whole and in order",
   reader.join();
   CHECK_FALSE(ec);
   CHECK(n == payload.size());
+  CHECK(pair.far.native_non_blocking());  // the rest went through Asio's asynchronous write
   CHECK(got.size() == payload.size());
   CHECK(got == payload);
 }
