@@ -192,6 +192,31 @@ TEST_CASE("the size limit is enforced as soon as it is crossed", "[request_head]
   }
 }
 
+TEST_CASE("whole chunks and single bytes stop at the same byte, for every limit",
+          "[request_head]") {
+  // feed() copies runs of line bytes at once; fed one byte at a time it cannot. Both must agree
+  // on the result and on the exact byte where the limit or a bad line end stops the head.
+  std::vector<std::string> texts(std::begin(kValidHeads), std::end(kValidHeads));
+  texts.push_back("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b\rX: 1\r\n\r\n");  // bare CR
+  texts.push_back("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b\nX: 1\r\n\r\n");  // bare LF
+  texts.push_back("CONNECT a.b:443 HTTP/1.1\n\r\n");                       // LF ending line 1
+  texts.push_back("CONNECT a.b:443 HTTP/1.1\r\n\r\n\x16\x03\x01");         // hello behind
+  for (const auto& text : texts) {
+    for (std::size_t limit = 1; limit <= text.size() + 1; ++limit) {
+      const auto whole = feed_all(text, limit);
+      std::vector<std::string> bytes;
+      for (char c : text)
+        bytes.emplace_back(1, c);
+      const auto single = feed_pieces(bytes, limit);
+      INFO("text " << text.size() << " bytes, limit " << limit);
+      REQUIRE(whole.status == single.status);
+      REQUIRE(whole.consumed_total == single.consumed_total);
+      REQUIRE(whole.parser.error() == single.parser.error());
+      if (whole.parser.error() == HeadError::too_large) CHECK(whole.consumed_total == limit + 1);
+    }
+  }
+}
+
 TEST_CASE("too many header lines", "[request_head]") {
   std::string text = "CONNECT a.b:443 HTTP/1.1\r\n";
   for (int i = 0; i < 5; ++i)
