@@ -25,9 +25,10 @@ TEST_CASE("hostile strings cannot break the JSON line", "[audit]") {
   CHECK(out == R"("a\"b\\c\nd\re\u0001\u007f\u00c3\u00a9")");
 }
 
-TEST_CASE("every byte at every position of a word is escaped exactly once", "[audit]") {
-  // The escaper scans eight bytes at a time: compare it with the byte-at-a-time rule for each
-  // byte value at each offset of two words and a tail.
+TEST_CASE("every byte at every position is escaped exactly once, at every length", "[audit]") {
+  // The escaper checks whole eight-byte words (padded below eight bytes, the last one
+  // overlapping its neighbour above): compare it with the byte-at-a-time rule for each byte
+  // value at each offset of every length from empty to two words and a tail.
   const auto expected = [](std::string_view s) {
     std::string out = "\"";
     for (const char c : s) {
@@ -53,15 +54,20 @@ TEST_CASE("every byte at every position of a word is escaped exactly once", "[au
     return out + "\"";
   };
   std::size_t mismatches = 0;
-  for (int value = 0; value < 256; ++value) {
-    for (std::size_t at = 0; at < 19; ++at) {
-      std::string s(19, 'a');
-      s[at] = static_cast<char>(value);
-      std::string out;
-      append_json_string(out, s);
-      if (out != expected(s)) {
-        ++mismatches;
-        UNSCOPED_INFO("byte " << value << " at " << at << ": " << out);
+  for (std::size_t size = 0; size <= 19; ++size) {
+    std::string out;
+    append_json_string(out, std::string(size, 'a'));
+    if (out != expected(std::string(size, 'a'))) ++mismatches;
+    for (int value = 0; value < 256; ++value) {
+      for (std::size_t at = 0; at < size; ++at) {
+        std::string s(size, 'a');
+        s[at] = static_cast<char>(value);
+        out.clear();
+        append_json_string(out, s);
+        if (out != expected(s)) {
+          ++mismatches;
+          UNSCOPED_INFO("byte " << value << " at " << at << " of " << size << ": " << out);
+        }
       }
     }
   }
