@@ -58,7 +58,11 @@ struct Worker {
   // Before io: handlers the io_context destroys at a forced shutdown may still hand pipes and
   // buffers back to these pools.
   RelayResources relay;
-  boost::asio::io_context io{1};  // declared before everything that holds handlers on it
+  // Declared before everything that holds handlers on it. One thread runs it, and every socket,
+  // timer and descriptor of its sessions is used only from that thread, so the reactor's
+  // per-descriptor locks (about 15 lock pairs per tunnel) are left out. The scheduler keeps its
+  // lock: the control thread posts the stop, the password-check pool posts its results.
+  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::shared_ptr<const policy::Policy> policy;
   AuditWriter& audit;
   ConnectionLimiter& limiter;  // shared by all workers
