@@ -4,17 +4,15 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
-#include <stdexcept>
 #include <thread>
 
-#include "policy/listen_address.hpp"
+#include "proxy/listening_socket.hpp"
 #include "proxy/session.hpp"
 
 namespace fqdngate {
@@ -25,30 +23,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int kBacklog = 4096;
 constexpr auto kAcceptRetryDelay = 100ms;  // when out of descriptors: pause, never spin
 constexpr int kAcceptBatch = 16;           // connections taken per wake-up of an acceptor
 constexpr auto kStopGrace = 5s;
 // Password checks queued or running at once; beyond this clients are told to retry (auth_busy).
 constexpr std::size_t kMaxPendingPasswordChecks = 64;
-
-using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
-tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint) {
-  tcp::acceptor acceptor(io);
-  boost::system::error_code ec;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.set_option(reuse_port(true), ec);
-  if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(kBacklog, ec);
-  // accept_loop() drains the backlog with non-blocking accepts after each wake-up.
-  if (!ec) acceptor.non_blocking(true, ec);
-  if (ec)
-    throw std::runtime_error("cannot listen on " + endpoint_text(endpoint) + ": " + ec.message());
-  return acceptor;
-}
 
 bool out_of_resources(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
@@ -116,12 +95,12 @@ Server::Server(std::shared_ptr<const policy::Policy> policy, std::vector<Listene
   }
   // The first worker resolves port 0 to a real port; the others share it through SO_REUSEPORT.
   for (auto& listener : *listeners_) {
-    auto first = open_acceptor(workers_[0]->io, listener.endpoint);
+    auto first = open_listening_socket(workers_[0]->io, listener.endpoint);
     listener.endpoint = first.local_endpoint();
     workers_[0]->acceptors.push_back(Acceptor{std::move(first), &listener});
     for (unsigned i = 1; i < threads; ++i) {
       workers_[i]->acceptors.push_back(
-          Acceptor{open_acceptor(workers_[i]->io, listener.endpoint), &listener});
+          Acceptor{open_listening_socket(workers_[i]->io, listener.endpoint), &listener});
     }
   }
 }

@@ -214,8 +214,6 @@ class Session {
   asio::awaitable<void> run() {
     t_->summary.client = endpoint_text(t_->peer);
     client_address_ = t_->peer.address();
-    boost::system::error_code ec;
-    t_->client.socket().set_option(tcp::no_delay(true), ec);
     try {
       auto all_steps = steps();
       co_await std::move(all_steps);
