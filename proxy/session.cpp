@@ -244,8 +244,7 @@ class Session {
     auto identity = authenticate();
     if (!co_await std::move(identity)) co_return;
     head_ = RequestHead{};  // everything needed is copied out; a long tunnel should not keep it
-    auto decision = decide();
-    if (!co_await std::move(decision)) co_return;
+    if (!decide()) co_return;
     auto resolution = resolve();
     if (!co_await std::move(resolution)) co_return;
     auto connection = connect();
@@ -436,14 +435,14 @@ class Session {
   }
 
   // Step 3c: the policy decision on the CONNECT host and port, for this client and identity.
-  asio::awaitable<bool> decide() {
+  bool decide() {
     decision_ = t_->policy->decide(decision_input(authority_.host));
     t_->summary.rule = decision_.rule;
     audit_decision("connect", decision_.verdict, decision_.reason, decision_.rule, {});
     if (decision_.verdict == policy::Verdict::deny) {
-      co_return refuse(decision_.reason, denial_summary(), denial_detail());
+      return refuse(decision_.reason, denial_summary(), denial_detail());
     }
-    co_return true;
+    return true;
   }
 
   // Step 4: addresses the rule may reach; the upstream connection only ever goes to these.
