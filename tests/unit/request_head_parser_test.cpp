@@ -195,7 +195,8 @@ TEST_CASE("the size limit is enforced as soon as it is crossed", "[request_head]
 TEST_CASE("whole chunks and single bytes stop at the same byte, for every limit",
           "[request_head]") {
   // feed() copies runs of line bytes at once; fed one byte at a time it cannot. Both must agree
-  // on the result and on the exact byte where the limit or a bad line end stops the head.
+  // on the result, on the exact byte where the limit or a bad line end stops the head, and on
+  // the head they parsed.
   std::vector<std::string> texts(std::begin(kValidHeads), std::end(kValidHeads));
   texts.push_back("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b\rX: 1\r\n\r\n");  // bare CR
   texts.push_back("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b\nX: 1\r\n\r\n");  // bare LF
@@ -213,6 +214,11 @@ TEST_CASE("whole chunks and single bytes stop at the same byte, for every limit"
       REQUIRE(whole.consumed_total == single.consumed_total);
       REQUIRE(whole.parser.error() == single.parser.error());
       if (whole.parser.error() == HeadError::too_large) CHECK(whole.consumed_total == limit + 1);
+      if (whole.status == ParseStatus::done) {
+        CHECK(whole.parser.head().method == single.parser.head().method);
+        CHECK(whole.parser.head().target == single.parser.head().target);
+        CHECK(whole.parser.head().headers == single.parser.head().headers);
+      }
     }
   }
 }
